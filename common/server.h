@@ -1,0 +1,61 @@
+/* server.h — the request loop shared by inkan-sam and inkan-scm: listeners
+ * each admit one class of peer (checked with SO_PEERCRED), requests are
+ * dispatched from a table {type, allowed peer classes, request descriptor,
+ * handler}; an unknown type or a type the peer's class may not send closes the
+ * connection. Handlers: unpack is done, then validate -> check state -> act ->
+ * srv_reply(). */
+#ifndef INKAN_SERVER_H
+#define INKAN_SERVER_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include "ipc.h"
+
+/* Peer classes (bit flags). */
+enum srv_peer {
+	PEER_SIC = 1u << 0,     /* inkan-sic on the SAM's signer socket */
+	PEER_ADMIN = 1u << 1,   /* inkanctl on the SAM's admin socket */
+	PEER_SAM = 1u << 2,     /* inkan-sam on the SCM's socket */
+};
+
+struct srv_ctx {
+	int fd;
+	uint64_t id;
+	uint32_t type;
+	unsigned peer;            /* the listener's peer class */
+	struct ucred cred;        /* SO_PEERCRED at accept time */
+	bool replied;
+	char detail[IPC_DETAIL_MAX];
+	void *app;
+};
+
+typedef Inkan__Status (*srv_handler_fn)(struct srv_ctx *c,
+    const ProtobufCMessage *req);
+
+struct srv_handler {
+	uint32_t type;                            /* request MsgType */
+	unsigned peers;                           /* PEER_* allowed to send it */
+	const ProtobufCMessageDescriptor *desc;   /* request body */
+	srv_handler_fn fn;
+};
+
+#define SRV_MAX_UIDS 4
+struct srv_listener {
+	const char *name;       /* for logs: "signer", "admin", "crypto" */
+	int fd;
+	unsigned peer;          /* class granted to whoever connects here */
+	uid_t uids[SRV_MAX_UIDS];   /* allowed peer uids */
+	int n_uids;
+};
+
+/* Send the OK reply (type = request + 1). Exactly once per request. */
+int srv_reply(struct srv_ctx *c, const ProtobufCMessage *rep);
+/* Reason text sent with a non-OK status; never put a secret in it. */
+void srv_detail(struct srv_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Serve until *stop becomes nonzero. Single-threaded poll loop. */
+int srv_run(struct srv_listener *ls, int n_ls, const struct srv_handler *tab,
+    int n_tab, void *app, volatile int *stop);
+
+#endif
