@@ -16,6 +16,16 @@
 
 #include "ipc.h"
 
+/* Room for one full frame in the kernel's send buffer (it doubles this). */
+static void
+size_buffers(int fd)
+{
+	int n = IPC_FRAME_MAX + 16 * 1024;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
+}
+
 static int
 fill_addr(struct sockaddr_un *sa, const char *path)
 {
@@ -38,6 +48,7 @@ ipc_listen(const char *path, mode_t mode)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	size_buffers(fd);
 	if (unlink(path) < 0 && errno != ENOENT)
 		goto fail;
 	/* Bind under a tight umask so there is no window with a wider mode. */
@@ -68,6 +79,7 @@ ipc_connect(const char *path)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	size_buffers(fd);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
 		close(fd);

@@ -16,9 +16,13 @@
 #include "admin.pb-c.h"
 #include "crypto.pb-c.h"
 
-/* Largest frame on any inkan socket (envelope + body). 1024 RSA-3072
- * signatures or 1024 SHA-512 digests fit comfortably. */
-#define IPC_FRAME_MAX (512 * 1024)
+/* Largest frame on any inkan socket (envelope + body). An AF_UNIX datagram
+ * must fit the socket's send buffer (net.core.wmem_default is 208 KiB on a
+ * stock kernel), so the cap stays below that: INKAN_MAX_HASHES RSA-3072
+ * signatures (256 x 384 bytes) fit with room to spare. */
+#define IPC_FRAME_MAX (160 * 1024)
+/* Most hashes one request may carry, on every interface. */
+#define INKAN_MAX_HASHES 256
 /* Longest `detail` text carried in a reply. */
 #define IPC_DETAIL_MAX 200
 
