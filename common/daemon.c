@@ -100,7 +100,7 @@ daemon_load_config(const struct daemon_desc *d, const char *path)
 
 /* user = NAME | UID[:GID] */
 static int
-drop_privileges(const char *spec)
+resolve_user(const char *spec, uid_t *uidp, gid_t *gidp)
 {
 	uid_t uid;
 	gid_t gid;
@@ -123,6 +123,37 @@ drop_privileges(const char *spec)
 	}
 	if (uid == 0)
 		return -EPERM;
+	*uidp = uid;
+	*gidp = gid;
+	return 0;
+}
+
+/* The `user` of the running daemon, known once its config is parsed. */
+static char *drop_user;
+
+int
+daemon_chown_path(const char *path)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	if (drop_user == NULL)
+		return 0;
+	if ((r = resolve_user(drop_user, &uid, &gid)) < 0)
+		return r;
+	return chown(path, uid, gid) < 0 ? -errno : 0;
+}
+
+static int
+drop_privileges(const char *spec)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	if ((r = resolve_user(spec, &uid, &gid)) < 0)
+		return r;
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0)
 		return -errno;
@@ -208,6 +239,7 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	drop_user = user;
 	if ((r = d->init(d->app)) < 0) {
 		log_err("initialisation failed: %s", strerror(-r));
 		return 1;
@@ -216,7 +248,6 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 		if ((r = drop_privileges(user)) < 0)
 			fatal("cannot drop privileges to '%s': %s", user,
 			    strerror(-r));
-		free(user);
 	} else if (geteuid() == 0) {
 		log_warn("running as root: set 'user' in [%s] to drop privileges",
 		    d->section);

@@ -35,6 +35,10 @@ int daemon_main(const struct daemon_desc *d, int argc, char **argv);
  * For one-shot modes (inkan-scm --init-token, inkan-sam --init-db). */
 int daemon_load_config(const struct daemon_desc *d, const char *path);
 
+/* Give a file created during init (a socket) to the user the daemon will
+ * drop to (`user` in its section); no-op when none is configured. */
+int daemon_chown_path(const char *path);
+
 /* Parse "true"/"false"/"yes"/"no"/"1"/"0". */
 int cfg_bool(const char *v, int *out);
 /* Parse an unsigned integer in [min, max]. */
