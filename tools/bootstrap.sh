@@ -1,0 +1,38 @@
+# bootstrap.sh — sourced by ./quickstart, ./run-tests and ./run-bench:
+# installs the Debian packages inkan needs (only those missing) and builds.
+# shellcheck shell=bash
+
+INKAN_PACKAGES=(
+  meson ninja-build gcc pkg-config
+  libprotobuf-c-dev protobuf-c-compiler
+  libseccomp-dev libsodium-dev libssl-dev openssl
+  softhsm2 libp11-kit-dev
+  libmicrohttpd-dev libjansson-dev liboath-dev libsqlite3-dev
+  libsystemd-dev libinih-dev libcurl4-openssl-dev libcmocka-dev
+  curl jq procps
+)
+
+inkan_install_deps() {
+  local missing=() p
+  for p in "${INKAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "inkan: installing missing packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "inkan: need root or sudo to install: ${missing[*]}" >&2; return 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# inkan_build DIR [meson options...]
+inkan_build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" >/dev/null || return 1
+  fi
+  ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+}

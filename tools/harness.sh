@@ -1,0 +1,140 @@
+# harness.sh — start, drive and stop a complete inkan on a real SoftHSMv2
+# token in one state directory. Sourced by ./quickstart and by every
+# integration test, so the demo and the tests exercise the same set-up.
+# Needs: INKAN_BUILD (the meson build directory).
+# shellcheck shell=bash
+
+# When run as root the three daemons run as three distinct uids sharing one
+# group, so SO_PEERCRED checks are real (the production layout uses the
+# inkan-scm/inkan-sam/inkan-sic users instead).
+INKAN_UID_SCM=${INKAN_UID_SCM:-64101}
+INKAN_UID_SAM=${INKAN_UID_SAM:-64102}
+INKAN_UID_SIC=${INKAN_UID_SIC:-64103}
+INKAN_GID=${INKAN_GID:-64100}
+
+inkan_bin() {
+  case $1 in
+    inkan-scm) echo "$INKAN_BUILD/scm/inkan-scm" ;;
+    inkan-sam) echo "$INKAN_BUILD/sam/inkan-sam" ;;
+    inkan-sic) echo "$INKAN_BUILD/sic/inkan-sic" ;;
+    *) echo "$INKAN_BUILD/tools/$1" ;;
+  esac
+}
+
+inkanctl() { "$(inkan_bin inkanctl)" --config "$INKAN_STATE/inkan.conf" "$@"; }
+
+inkan_separate_uids() { [ "$(id -u)" -eq 0 ] && [ "${INKAN_SAME_UID:-0}" != 1 ]; }
+
+# inkan_setup STATE PORT — token, database, config, test CA.
+inkan_setup() {
+  INKAN_STATE=$1
+  local port=$2
+  mkdir -p "$INKAN_STATE"
+  "$(inkan_bin inkanctl)" init --state "$INKAN_STATE" --port "$port" \
+      --bin-dir "$INKAN_BUILD/tools" >"$INKAN_STATE/init.log" 2>&1 ||
+    { cat "$INKAN_STATE/init.log" >&2; return 1; }
+  mkdir -p "$INKAN_STATE/log" "$INKAN_STATE/run" "$INKAN_STATE/ca"
+  if inkan_separate_uids; then
+    # Each daemon drops to its own uid; peers allowed by uid.
+    sed -i \
+      -e "/^\[scm\]/a user = $INKAN_UID_SCM:$INKAN_GID\nsam_uid = $INKAN_UID_SAM" \
+      -e "/^\[sam\]/a user = $INKAN_UID_SAM:$INKAN_GID\nsic_uid = $INKAN_UID_SIC\nadmin_uid = 0" \
+      -e "/^\[sic\]/a user = $INKAN_UID_SIC:$INKAN_GID" \
+      "$INKAN_STATE/inkan.conf"
+    chown -R "$INKAN_UID_SCM:$INKAN_GID" "$INKAN_STATE/scm"
+    chown -R "$INKAN_UID_SAM:$INKAN_GID" "$INKAN_STATE/sam"
+    chmod 0750 "$INKAN_STATE/scm" "$INKAN_STATE/sam"
+    chmod 0755 "$INKAN_STATE"
+  fi
+  inkan_make_ca "$INKAN_STATE/ca"
+}
+
+# A local test CA made with the openssl command.
+inkan_make_ca() {
+  local d=$1
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$d/ca.key" -out "$d/ca.pem" -days 3650 -subj "/CN=inkan test CA/O=inkan" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  printf 'keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:FALSE\n' >"$d/ee.ext"
+}
+
+_inkan_start_one() {
+  local name=$1
+  "$(inkan_bin "$name")" --config "$INKAN_STATE/inkan.conf" \
+    >>"$INKAN_STATE/log/$name.log" 2>&1 &
+  echo $! >"$INKAN_STATE/run/$name.pid"
+}
+
+_inkan_wait_socket() {
+  local path=$1 name=$2 i
+  for i in $(seq 1 100); do
+    [ -S "$path" ] && return 0
+    kill -0 "$(cat "$INKAN_STATE/run/$name.pid")" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "inkan: $name did not start; its log:" >&2
+  tail -n 20 "$INKAN_STATE/log/$name.log" >&2
+  return 1
+}
+
+inkan_url() { sed -n 's/^listen *= *\(.*\)/http:\/\/\1/p' "$INKAN_STATE/inkan.conf"; }
+
+inkan_start() {
+  rm -f "$INKAN_STATE/scm/scm.sock" "$INKAN_STATE/sam/sam.sock" "$INKAN_STATE/sam/admin.sock"
+  _inkan_start_one inkan-scm && _inkan_wait_socket "$INKAN_STATE/scm/scm.sock" inkan-scm || return 1
+  _inkan_start_one inkan-sam && _inkan_wait_socket "$INKAN_STATE/sam/admin.sock" inkan-sam || return 1
+  _inkan_start_one inkan-sic || return 1
+  local url i
+  url=$(inkan_url)
+  for i in $(seq 1 100); do
+    curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$url/csc/v2/info" && return 0
+    kill -0 "$(cat "$INKAN_STATE/run/inkan-sic.pid")" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "inkan: inkan-sic did not start; its log:" >&2
+  tail -n 20 "$INKAN_STATE/log/inkan-sic.log" >&2
+  return 1
+}
+
+inkan_pid() { cat "$INKAN_STATE/run/$1.pid" 2>/dev/null; }
+
+inkan_stop() {
+  local n p i
+  for n in inkan-sic inkan-sam inkan-scm; do
+    p=$(inkan_pid "$n") || continue
+    kill -TERM "$p" 2>/dev/null || { rm -f "$INKAN_STATE/run/$n.pid"; continue; }
+    for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    rm -f "$INKAN_STATE/run/$n.pid"
+  done
+  return 0
+}
+
+# inkan_add_signer NAME PASSWORD PIN -> prints the TOTP secret (base32)
+inkan_add_signer() {
+  local out
+  out=$(INKAN_PASSWORD=$2 INKAN_PIN=$3 inkanctl user add "$1") || return 1
+  printf '%s\n' "$out" | sed -n 's/^totp-secret: *//p'
+}
+
+# inkan_add_credential USER KEYTYPE [CN] -> prints the credential id; the test
+# CA issues the certificate, which is imported.
+inkan_add_credential() {
+  local user=$1 kt=$2 cn=${3:-$1} out id
+  local csr="$INKAN_STATE/ca/$user-$kt-$$-$RANDOM.csr"
+  out=$(inkanctl credential create --user "$user" --key-type "$kt" --cn "$cn" --csr-out "$csr") || return 1
+  id=$(printf '%s\n' "$out" | sed -n 's/^credential: *//p')
+  [ -n "$id" ] || return 1
+  openssl req -in "$csr" -verify -noout 2>/dev/null || { echo "inkan: CSR does not verify" >&2; return 1; }
+  openssl x509 -req -in "$csr" -CA "$INKAN_STATE/ca/ca.pem" -CAkey "$INKAN_STATE/ca/ca.key" \
+    -CAcreateserial -days "${INKAN_CERT_DAYS:-365}" -extfile "$INKAN_STATE/ca/ee.ext" \
+    -out "${csr%.csr}.pem" 2>/dev/null || return 1
+  inkanctl credential import-cert --credential "$id" --cert "${csr%.csr}.pem" \
+    --chain "$INKAN_STATE/ca/ca.pem" >/dev/null || return 1
+  echo "$id"
+}
+
+# inkan_totp SECRET [STEP_OFFSET] -> the 6-digit code
+inkan_totp() { "$(inkan_bin inkan-totp)" "$1" "${2:-0}"; }
