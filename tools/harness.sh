@@ -30,8 +30,7 @@ inkan_setup() {
   INKAN_STATE=$1
   local port=$2
   mkdir -p "$INKAN_STATE"
-  "$(inkan_bin inkanctl)" init --state "$INKAN_STATE" --port "$port" \
-      --bin-dir "$INKAN_BUILD/tools" >"$INKAN_STATE/init.log" 2>&1 ||
+  "$(inkan_bin inkanctl)" init --state "$INKAN_STATE" --port "$port" >"$INKAN_STATE/init.log" 2>&1 ||
     { cat "$INKAN_STATE/init.log" >&2; return 1; }
   mkdir -p "$INKAN_STATE/log" "$INKAN_STATE/run" "$INKAN_STATE/ca"
   if inkan_separate_uids; then
