@@ -17,6 +17,8 @@
 int secret_alloc(struct secret *s)
 {
 	s->len = 0;
+	if (sodium_init() < 0)
+		return -ENOMEM;
 	s->buf = sodium_malloc(SECRET_MAX + 1);
 	if (s->buf == NULL)
 		return -ENOMEM;
@@ -77,7 +79,9 @@ static const int tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
 static void tty_on_signal(int sig)
 {
 	tty_restore();
-	(void)write(tty_fd, "\n", 1);
+	if (write(tty_fd, "\n", 1) < 0) {
+		/* nothing more to do in a handler */
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -21,6 +21,8 @@ int totp_code(const char *secret_b32, time_t when, char out[TOTP_DIGITS + 1])
 
 	if (strlen(secret_b32) > B32_MAX)
 		return -EINVAL;
+	if (sodium_init() < 0)
+		return -ENOMEM;
 	norm = sodium_malloc(B32_MAX + 1);
 	if (norm == NULL)
 		return -ENOMEM;

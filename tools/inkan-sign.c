@@ -1,0 +1,354 @@
+/* inkan-sign.c — the signer's CSC client: creates a detached CMS signature
+ * (FILE.p7s) of a local file with a key held by a remote signing service.
+ * Only hashes leave this machine; the service signs the hash of the CMS
+ * signed attributes after the signer proved PIN + OTP.
+ * SECURITY: password, PIN and OTP are read from /dev/tty without echo or from
+ * the environment (INKAN_PASSWORD, INKAN_PIN, INKAN_OTP, INKAN_TOTP_SECRET;
+ * each wiped from the environment once read), live only in sodium_malloc'd
+ * memory and are wiped right after their one use; the SAD likewise. The
+ * returned signature is verified locally before anything is written. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sodium.h>
+
+#include "cms.h"
+#include "csc_client.h"
+#include "fileio.h"
+#include "secret.h"
+#include "totp.h"
+#include "inkan-config.h"
+
+#define PROG "inkan-sign"
+
+static void die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " --url URL --user NAME --credential ID [options] FILE\n"
+	    "Create a detached CMS signature FILE.p7s with a remote CSC signing service.\n"
+	    "  --url URL          service base URL (https://host:port)\n"
+	    "  --user NAME        signer's user name (HTTP Basic login)\n"
+	    "  --credential ID    credential (key) to sign with\n"
+	    "  --cacert FILE      trust these CA certificates for TLS\n"
+	    "  --out FILE         output file (default FILE.p7s; replaced if it exists)\n"
+	    "  --pem              write PEM instead of DER\n"
+	    "  --api v1|v2        CSC API version (default v2)\n"
+	    "Secrets come from /dev/tty without echo, or from INKAN_PASSWORD, INKAN_PIN,\n"
+	    "INKAN_OTP; INKAN_TOTP_SECRET (base32) computes the OTP when INKAN_OTP is unset.\n"
+	    "On success prints one line: signature: OUTFILE\n");
+}
+
+/* ---- the remote signer callback ----------------------------------------- */
+
+struct remote {
+	struct csc_client *csc;
+	const char *cred_id;
+	const char *user;
+	const struct cms_algo *algo;
+	const char *description;
+};
+
+static int get_otp(struct secret *otp)
+{
+	struct secret seed = { 0 };
+	char code[TOTP_DIGITS + 1];
+	int r;
+
+	r = secret_from_env("INKAN_OTP", otp);
+	if (r != -ENOENT)
+		return r;
+	r = secret_alloc(&seed);
+	if (r < 0)
+		return r;
+	r = secret_from_env("INKAN_TOTP_SECRET", &seed);
+	if (r == 0) {
+		r = totp_code(seed.buf, time(NULL), code);
+		secret_free(&seed);
+		if (r < 0)
+			die(1, "INKAN_TOTP_SECRET: %s", r == -EINVAL ?
+			    "not a valid base32 secret" : "cannot compute the code");
+		memcpy(otp->buf, code, TOTP_DIGITS + 1);
+		otp->len = TOTP_DIGITS;
+		sodium_memzero(code, sizeof(code));
+		return 0;
+	}
+	secret_free(&seed);
+	if (r != -ENOENT)
+		return r;
+	return secret_prompt("One-time password (OTP): ", 0, otp);
+}
+
+static int remote_sign(void *arg, const uint8_t *hash, size_t hash_len,
+    uint8_t **sig, size_t *sig_len)
+{
+	struct remote *rm = arg;
+	struct secret pin = { 0 }, otp = { 0 };
+	char *sad = NULL;
+	char prompt[128];
+	int r;
+
+	if (secret_alloc(&pin) < 0 || secret_alloc(&otp) < 0)
+		die(1, "out of secure memory");
+	snprintf(prompt, sizeof(prompt), "PIN for credential %s: ", rm->cred_id);
+	r = secret_get("INKAN_PIN", prompt, 0, &pin);
+	if (r < 0)
+		die(1, "PIN: %s", secret_strerror(r));
+	r = get_otp(&otp);
+	if (r < 0)
+		die(1, "OTP: %s", secret_strerror(r));
+
+	r = csc_authorize(rm->csc, rm->cred_id, hash, hash_len, rm->algo->hash_oid,
+	    &pin, &otp, rm->description, &sad);
+	secret_free(&pin);
+	secret_free(&otp);
+	if (r < 0)
+		die(1, "%s", csc_error(rm->csc));
+
+	r = csc_sign_hash(rm->csc, rm->cred_id, sad, hash, hash_len,
+	    rm->algo->hash_oid, rm->algo->sign_oid, sig, sig_len);
+	csc_sad_free(sad);
+	if (r < 0)
+		die(1, "%s", csc_error(rm->csc));
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+enum { OPT_URL = 1, OPT_USER, OPT_CRED, OPT_CACERT, OPT_OUT, OPT_API, OPT_PEM,
+	OPT_HELP, OPT_VERSION };
+
+static const struct option options[] = {
+	{ "url", required_argument, NULL, OPT_URL },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "credential", required_argument, NULL, OPT_CRED },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "api", required_argument, NULL, OPT_API },
+	{ "pem", no_argument, NULL, OPT_PEM },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int has_algo(const struct csc_cred_info *info, const char *oid)
+{
+	size_t i;
+
+	for (i = 0; i < info->n_algos; i++)
+		if (strcmp(info->algos[i], oid) == 0)
+			return 1;
+	return 0;
+}
+
+/* "inkan-sign: NAME" with only printable ASCII, for credentials/authorize. */
+static void make_description(const char *path, char *out, size_t outlen)
+{
+	const char *base = strrchr(path, '/');
+	size_t n, i;
+
+	base = base ? base + 1 : path;
+	n = (size_t)snprintf(out, outlen, PROG ": ");
+	for (i = 0; base[i] != '\0' && n + 1 < outlen && i < 100; i++) {
+		unsigned char ch = (unsigned char)base[i];
+		out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	out[n] = '\0';
+}
+
+static void warn_plain_http(const char *url)
+{
+	const char *host, *end;
+	size_t n;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return;
+	host = url + 7;
+	end = host + strcspn(host, "/");
+	n = (size_t)(end - host);
+	if ((n >= 9 && strncmp(host, "127.0.0.1", 9) == 0 &&
+	    (n == 9 || host[9] == ':')) ||
+	    (n >= 9 && strncmp(host, "localhost", 9) == 0 &&
+	    (n == 9 || host[9] == ':')) ||
+	    (n >= 5 && strncmp(host, "[::1]", 5) == 0))
+		return;
+	fprintf(stderr, PROG ": warning: %s is not https: the password and "
+	    "PIN cross the network in clear\n", url);
+}
+
+int main(int argc, char **argv)
+{
+	const char *url = NULL, *user = NULL, *cred_id = NULL, *cacert = NULL;
+	const char *in_path, *out_path = NULL;
+	char *out_alloc = NULL, prompt[128], description[128];
+	int api = 2, pem = 0, opt, fd, r, tmp_exists = 0;
+	struct csc_client *csc = NULL;
+	struct csc_cred_info info;
+	struct secret password = { 0 };
+	struct cms_algo algo;
+	struct remote rm;
+	struct stat st;
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	size_t dlen = 0, der_len = 0;
+	uint8_t *der = NULL;
+	BIO *content;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_URL: url = optarg; break;
+		case OPT_USER: user = optarg; break;
+		case OPT_CRED: cred_id = optarg; break;
+		case OPT_CACERT: cacert = optarg; break;
+		case OPT_OUT: out_path = optarg; break;
+		case OPT_PEM: pem = 1; break;
+		case OPT_API:
+			if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "2") == 0)
+				api = 2;
+			else if (strcmp(optarg, "v1") == 0 || strcmp(optarg, "1") == 0)
+				api = 1;
+			else
+				die(2, "--api: expected v1 or v2, not '%s'", optarg);
+			break;
+		case OPT_HELP: usage(stdout); return 0;
+		case OPT_VERSION: printf(PROG " " INKAN_VERSION "\n"); return 0;
+		default:
+			die(2, "bad or incomplete option '%s' (see " PROG
+			    " --help)", argv[optind - 1]);
+		}
+	}
+	if (url == NULL || user == NULL || cred_id == NULL || optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+		die(2, "--url: must start with https:// or http://");
+	if (strlen(user) == 0 || strlen(user) > 64 || strchr(user, ':') != NULL)
+		die(2, "--user: 1 to 64 bytes, no ':'");
+	if (strlen(cred_id) == 0 || strlen(cred_id) > 64)
+		die(2, "--credential: 1 to 64 bytes");
+	in_path = argv[optind];
+	if (out_path == NULL) {
+		if (asprintf(&out_alloc, "%s.p7s", in_path) < 0)
+			die(1, "out of memory");
+		out_path = out_alloc;
+	}
+	warn_plain_http(url);
+	if (sodium_init() < 0)
+		die(1, "libsodium initialisation failed");
+
+	fd = open(in_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(1, "%s: %s", in_path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		die(1, "%s: not a regular file", in_path);
+
+	r = csc_client_new(url, cacert, api, &csc);
+	if (r < 0)
+		die(1, "cannot set up the HTTP client: %s", strerror(-r));
+
+	/* 1. login */
+	if (secret_alloc(&password) < 0)
+		die(1, "out of secure memory");
+	snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
+	r = secret_get("INKAN_PASSWORD", prompt, 0, &password);
+	if (r < 0)
+		die(1, "password: %s", secret_strerror(r));
+	r = csc_login(csc, user, &password);
+	secret_free(&password);
+	if (r < 0)
+		die(1, "%s", csc_error(csc));
+
+	/* 2. credential: certificate and algorithms */
+	r = csc_credential_info(csc, cred_id, &info);
+	if (r < 0)
+		die(1, "%s", csc_error(csc));
+	if (strcmp(info.key_status, "disabled") == 0)
+		die(1, "credential %s: key is disabled", cred_id);
+
+	/* 3. algorithm from the key, and the service must offer it */
+	r = cms_choose_algo(X509_get0_pubkey(info.cert), &algo);
+	if (r < 0)
+		die(1, "credential %s: key type not supported (EC P-256, P-384 or RSA)",
+		    cred_id);
+	if (!has_algo(&info, algo.sign_oid))
+		die(1, "credential %s: service does not offer %s (%s) for this key",
+		    cred_id, algo.name, algo.sign_oid);
+
+	r = cms_digest_fd(fd, &algo, digest, &dlen);
+	close(fd);
+	if (r < 0)
+		die(1, "%s: %s", in_path, strerror(-r));
+
+	/* 4-6. CMS, authorize + signHash through the callback, local verify */
+	content = BIO_new_file(in_path, "rb");
+	if (content == NULL)
+		die(1, "%s: cannot reopen", in_path);
+	make_description(in_path, description, sizeof(description));
+	rm = (struct remote){ .csc = csc, .cred_id = cred_id, .user = user,
+	    .algo = &algo, .description = description };
+	r = cms_sign_detached(info.cert, info.chain, &algo, digest, dlen, content,
+	    remote_sign, &rm, &der, &der_len);
+	BIO_free(content);
+	if (r == -EBADMSG)
+		die(1, "the signature returned by the service does not verify "
+		    "against the credential's certificate (or %s changed while "
+		    "signing); nothing written", in_path);
+	if (r < 0)
+		die(1, "building the CMS signature failed: %s",
+		    ERR_reason_error_string(ERR_peek_last_error()) ?
+		    ERR_reason_error_string(ERR_peek_last_error()) : strerror(-r));
+	csc_logout(csc);
+
+	/* 7. write */
+	if (pem) {
+		BIO *mem = BIO_new(BIO_s_mem());
+		char *p;
+		long n;
+
+		if (mem == NULL || !PEM_write_bio(mem, "CMS", "", der, (long)der_len))
+			die(1, "PEM encoding failed");
+		n = BIO_get_mem_data(mem, &p);
+		r = file_write_atomic(out_path, p, (size_t)n, 0644, 1, &tmp_exists);
+		BIO_free(mem);
+	} else {
+		r = file_write_atomic(out_path, der, der_len, 0644, 1, &tmp_exists);
+	}
+	if (r < 0) {
+		if (tmp_exists)
+			die(1, "%s.tmp exists (left by an earlier run?): remove it",
+			    out_path);
+		die(1, "%s: %s", out_path, strerror(-r));
+	}
+	printf("signature: %s\n", out_path);
+
+	free(der);
+	csc_cred_info_free(&info);
+	csc_client_free(csc);
+	free(out_alloc);
+	return 0;
+}
