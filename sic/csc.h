@@ -1,0 +1,212 @@
+/* csc.h — the CSC API (v1.0.4.0 and v2.0.0.2) as inkan-sic speaks it: routing,
+ * JSON -> signer.proto request mapping, signer.proto reply -> JSON mapping, and
+ * Inkan__Status -> HTTP/CSC error mapping. Library code: pure functions plus one
+ * request handler that reaches the SAM only through struct csc_sam, so all of it
+ * is unit-testable without sockets or HTTP. Never logs; every secret it copies
+ * (password, PIN, OTP, token, SAD) lives in wiped memory. */
+#ifndef INKAN_SIC_CSC_H
+#define INKAN_SIC_CSC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "ipc.h"         /* protobuf types, INKAN_MAX_HASHES */
+
+enum csc_version { CSC_V1 = 1, CSC_V2 = 2 };
+
+enum csc_method {
+	CSC_INFO,
+	CSC_AUTH_LOGIN,
+	CSC_AUTH_REVOKE,
+	CSC_CRED_LIST,
+	CSC_CRED_INFO,
+	CSC_CRED_AUTHORIZE,
+	CSC_SIGN_HASH,
+	CSC_N_METHODS
+};
+
+/* Limits on what a client may send (the SAM re-checks its own). */
+#define CSC_MAX_HASHES          INKAN_MAX_HASHES
+#define CSC_DIGEST_MIN          20
+#define CSC_DIGEST_MAX          64
+#define CSC_MAX_NUM_SIGNATURES  INKAN_MAX_HASHES
+#define CSC_MAX_CRED_ID         64
+#define CSC_MAX_SAD             128
+#define CSC_MAX_TOKEN           128
+#define CSC_MAX_USERNAME        64
+#define CSC_MAX_PASSWORD        128
+#define CSC_MAX_PIN             64
+#define CSC_MAX_OTP             16
+#define CSC_MAX_DESCRIPTION     500
+#define CSC_MAX_OID             64
+#define CSC_MAX_ALGO_PARAMS     256
+#define CSC_MAX_AUTH_DATA       8
+#define CSC_MAX_DETAIL          120     /* SAM detail text copied into errors */
+
+/* A CSC error response: HTTP status, "error" and "error_description". */
+struct csc_err {
+	unsigned http;
+	const char *error;
+	char description[256];
+};
+
+/* Call csc_init() once, before any other thread uses jansson: it makes every
+ * jansson allocation wipe itself on free (request bodies carry PINs/OTPs). */
+void csc_init(void);
+
+/* ---- routing ---------------------------------------------------------- */
+
+/* Returns 0 and sets *v, *m for a CSC method path; -ENOENT for a path outside
+ * /csc/ (404); -ENOSYS for an unknown method under /csc/v1/ or /csc/v2/ (501). */
+int csc_route(const char *path, enum csc_version *v, enum csc_method *m);
+const char *csc_method_name(enum csc_method m);
+
+/* ---- status -> error (csc_error.c) ------------------------------------ */
+
+/* Fill e for a non-OK status. detail is the SAM's reason text (may be NULL);
+ * it is used, sanitised and capped, only where the CSC message is generic. */
+void csc_error_for(Inkan__Status st, enum csc_version v, enum csc_method m,
+    const char *detail, struct csc_err *e);
+/* Fill e directly. */
+void csc_error_set(struct csc_err *e, unsigned http, const char *error,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- request parsing (JSON / headers -> protobuf) ---------------------- */
+
+/* Parse a request body: empty => {}; must be one JSON object without duplicate
+ * keys. Returns 0 or -1 with e filled. */
+int csc_parse_body(const char *body, size_t len, json_t **out,
+    struct csc_err *e);
+
+/* "Bearer <token>" -> token (NUL-terminated, <= CSC_MAX_TOKEN). 0 or -1
+ * (e: 401 invalid_token). */
+int csc_parse_bearer(const char *authorization, char *token, size_t token_size,
+    struct csc_err *e);
+
+struct csc_hashes {
+	size_t n;
+	ProtobufCBinaryData *v;         /* n entries pointing into buf */
+	uint8_t *buf;
+};
+
+struct csc_login {
+	Inkan__LoginReq req;
+	char username[CSC_MAX_USERNAME + 1];
+	unsigned char *secret;          /* sodium_malloc'd: the decoded credentials */
+	size_t secret_size;
+};
+/* HTTP Basic header + body (rememberMe etc. type-checked, refresh_token
+ * rejected: inkan issues none). */
+int csc_login_parse(const char *authorization, const json_t *body,
+    struct csc_login *l, struct csc_err *e);
+void csc_login_clear(struct csc_login *l);
+
+enum csc_certs { CSC_CERTS_NONE, CSC_CERTS_SINGLE, CSC_CERTS_CHAIN };
+
+struct csc_info_opts {
+	enum csc_certs certs;
+	bool cert_info;
+	bool auth_info;
+};
+
+struct csc_list {
+	Inkan__ListReq req;
+	bool credential_info;           /* add credentialInfos */
+	bool only_valid;                /* only enabled, unexpired credentials */
+	struct csc_info_opts opts;
+	long long max_results;          /* 0: no limit */
+	size_t offset;                  /* from pageToken */
+};
+int csc_list_parse(const json_t *body, const char *token, struct csc_list *l,
+    struct csc_err *e);
+
+struct csc_cred_info {
+	Inkan__CredInfoReq req;
+	char credential_id[CSC_MAX_CRED_ID + 1];
+	struct csc_info_opts opts;
+};
+int csc_cred_info_parse(const json_t *body, const char *token,
+    struct csc_cred_info *ci, struct csc_err *e);
+
+struct csc_authorize {
+	Inkan__AuthorizeReq req;
+	struct csc_hashes hashes;
+	char credential_id[CSC_MAX_CRED_ID + 1];
+	char hash_algo[CSC_MAX_OID + 1];
+	char description[CSC_MAX_DESCRIPTION + 1];
+	unsigned char *secret;          /* sodium_malloc'd: PIN, then OTP */
+};
+int csc_authorize_parse(const json_t *body, const char *token,
+    struct csc_authorize *a, struct csc_err *e);
+void csc_authorize_clear(struct csc_authorize *a);
+
+struct csc_sign {
+	Inkan__SignReq req;
+	struct csc_hashes hashes;
+	char credential_id[CSC_MAX_CRED_ID + 1];
+	char sad[CSC_MAX_SAD + 1];
+	char hash_algo[CSC_MAX_OID + 1];
+	char sign_algo[CSC_MAX_OID + 1];
+	uint8_t params[CSC_MAX_ALGO_PARAMS];
+};
+int csc_sign_parse(const json_t *body, const char *token, struct csc_sign *s,
+    struct csc_err *e);
+void csc_sign_clear(struct csc_sign *s);
+
+/* Revoke: body "token" is type-checked and otherwise ignored (the Bearer token
+ * is the one revoked). */
+int csc_revoke_parse(const json_t *body, const char *token,
+    Inkan__RevokeReq *r, struct csc_err *e);
+
+/* ---- reply building (protobuf -> JSON) --------------------------------- */
+
+json_t *csc_json_info(enum csc_version v);
+json_t *csc_json_login(const Inkan__LoginRep *r);
+json_t *csc_json_authorize(const Inkan__AuthorizeRep *r);
+json_t *csc_json_sign(const Inkan__SignRep *r);
+/* credentials/info body; now decides cert.status "valid"/"expired". */
+json_t *csc_json_cred_info(const Inkan__CredInfoRep *r, enum csc_version v,
+    const struct csc_info_opts *o, time_t now);
+json_t *csc_json_error(const struct csc_err *e);
+
+/* ---- the handler ------------------------------------------------------- */
+
+/* How the handler reaches the SAM (sic/samc.c in the daemon, a fake in tests).
+ * Same contract as ipc_call: < 0 transport failure (-EPROTO/-EBADMSG: the SAM
+ * misbehaved), else 0 with *status and, when OK, *rep (caller frees). */
+struct csc_sam {
+	int (*call)(void *ctx, uint32_t req_type, const ProtobufCMessage *req,
+	    const ProtobufCMessageDescriptor *rep_desc, ProtobufCMessage **rep,
+	    Inkan__Status *status, char *detail, size_t detail_len);
+	void *ctx;
+};
+
+struct csc_http_req {
+	const char *method;             /* "POST", "GET", ... */
+	const char *path;               /* without query string */
+	const char *authorization;      /* Authorization header or NULL */
+	const char *body;
+	size_t body_len;
+	bool body_too_large;            /* the transport dropped the body */
+};
+
+struct csc_http_rep {
+	unsigned status;
+	char *body;                     /* NUL-terminated JSON, or NULL (204) */
+	size_t body_len;
+	const char *allow;              /* Allow: for 405 */
+	const char *www_authenticate;   /* WWW-Authenticate: for 401 */
+};
+
+/* Route, validate, call the SAM, build the response. Always fills rp. */
+void csc_handle(const struct csc_sam *sam, const struct csc_http_req *rq,
+    struct csc_http_rep *rp);
+/* Build an error response (also for the transport layer, e.g. 413). */
+void csc_rep_error(struct csc_http_rep *rp, const struct csc_err *e);
+/* Wipe and free a response body (NULL ok); fits MHD's free callback. */
+void csc_body_free(void *body);
+
+#endif
