@@ -332,12 +332,12 @@ static char *path_join(const char *dir, const char *name)
 	return p;
 }
 
-/* A directory of ours, mode 0700 (created, or tightened if it exists). */
-static void make_private_dir(const char *path)
+/* A directory of ours with this mode (created, or set if it exists). */
+static void make_dir_mode(const char *path, mode_t mode)
 {
 	struct stat st;
 
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
 		die(1, "mkdir %s: %s", path, strerror(errno));
 	if (lstat(path, &st) < 0)
 		die(1, "%s: %s", path, strerror(errno));
@@ -345,8 +345,13 @@ static void make_private_dir(const char *path)
 		die(1, "%s: not a directory", path);
 	if (st.st_uid != geteuid())
 		die(1, "%s: owned by uid %u, not by us", path, (unsigned)st.st_uid);
-	if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) < 0)
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
 		die(1, "chmod %s: %s", path, strerror(errno));
+}
+
+static void make_private_dir(const char *path)
+{
+	make_dir_mode(path, 0700);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode,
@@ -496,7 +501,7 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 	};
 	const char *state = NULL, *label = "inkan", *bin_dir = NULL;
 	char dir[PATH_MAX], *conf, *hsm_conf, *tokens, *pin, *so_pin, *text;
-	char *scm_bin, *sam_bin;
+	char *scm_bin, *sam_bin, *scm_dir, *sam_dir;
 	unsigned long port = 8080;
 	struct sockaddr_un sa;
 	int opt, force = 0;
@@ -535,24 +540,30 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 	sam_bin = find_daemon(bin_dir, "inkan-sam", "sam");
 
 	umask(0077);
-	make_private_dir(state);
+	/* One subdirectory per daemon, so that each can be owned by its own
+	 * user; 0711 lets a peer reach the socket inside without listing. */
+	make_dir_mode(state, 0711);
 	if (realpath(state, dir) == NULL)
 		die(1, "%s: %s", state, strerror(errno));
 	check_conf_path(dir);
-	if (strlen(dir) + sizeof("/admin.sock") > sizeof(sa.sun_path))
+	if (strlen(dir) + sizeof("/sam/admin.sock") > sizeof(sa.sun_path))
 		die(1, "%s: path too long for the sockets inside it "
 		    "(at most %zu bytes)", dir,
-		    sizeof(sa.sun_path) - sizeof("/admin.sock"));
+		    sizeof(sa.sun_path) - sizeof("/sam/admin.sock"));
 
 	conf = path_join(dir, "inkan.conf");
 	if (!force && access(conf, F_OK) == 0)
 		die(1, "%s exists: already initialised (--force rewrites the "
 		    "configuration and re-runs the set-up, deleting nothing)", conf);
 
-	tokens = path_join(dir, "tokens");
+	scm_dir = path_join(dir, "scm");
+	sam_dir = path_join(dir, "sam");
+	make_dir_mode(scm_dir, 0711);
+	make_dir_mode(sam_dir, 0711);
+	tokens = path_join(scm_dir, "tokens");
 	make_private_dir(tokens);
 
-	hsm_conf = path_join(dir, "softhsm2.conf");
+	hsm_conf = path_join(scm_dir, "softhsm2.conf");
 	if (asprintf(&text,
 	    "# SoftHSMv2 token store of this inkan instance (written by inkanctl init)\n"
 	    "directories.tokendir = %s\n"
@@ -562,8 +573,8 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 	write_file(hsm_conf, text, 0600, 1);
 	free(text);
 
-	pin = path_join(dir, "token.pin");
-	so_pin = path_join(dir, "so.pin");
+	pin = path_join(scm_dir, "token.pin");
+	so_pin = path_join(scm_dir, "so.pin");
 	if (make_pin_file(pin))
 		printf("kept existing %s\n", pin);
 	if (make_pin_file(so_pin))
@@ -571,26 +582,26 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 
 	if (asprintf(&text,
 	    "; inkan configuration (written by inkanctl init); each daemon reads\n"
-	    "; only its own section.\n"
+	    "; only its own section. No secrets here: only paths.\n"
 	    "[scm]\n"
-	    "socket = %1$s/scm.sock\n"
+	    "socket = %1$s/scm/scm.sock\n"
 	    "pkcs11_module = %2$s\n"
-	    "softhsm2_conf = %1$s/softhsm2.conf\n"
+	    "softhsm2_conf = %1$s/scm/softhsm2.conf\n"
 	    "token_label = %3$s\n"
-	    "pin_file = %1$s/token.pin\n"
+	    "pin_file = %1$s/scm/token.pin\n"
 	    "\n"
 	    "[sam]\n"
-	    "signer_socket = %1$s/sam.sock\n"
-	    "admin_socket = %1$s/admin.sock\n"
-	    "scm_socket = %1$s/scm.sock\n"
-	    "database = %1$s/inkan.db\n"
+	    "signer_socket = %1$s/sam/sam.sock\n"
+	    "admin_socket = %1$s/sam/admin.sock\n"
+	    "scm_socket = %1$s/scm/scm.sock\n"
+	    "database = %1$s/sam/inkan.db\n"
 	    "\n"
 	    "[sic]\n"
 	    "listen = 127.0.0.1:%4$lu\n"
-	    "sam_socket = %1$s/sam.sock\n",
+	    "sam_socket = %1$s/sam/sam.sock\n",
 	    dir, INKAN_SOFTHSM_MODULE, label, port) < 0)
 		die(1, "out of memory");
-	write_file(conf, text, 0600, force);
+	write_file(conf, text, 0644, force);
 	free(text);
 
 	{
@@ -619,6 +630,8 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 	free(scm_bin);
 	free(sam_bin);
 	free(tokens);
+	free(scm_dir);
+	free(sam_dir);
 	free(hsm_conf);
 	free(pin);
 	free(so_pin);

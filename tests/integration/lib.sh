@@ -78,11 +78,15 @@ new_signer() {
   [ -n "$TOKEN" ] || bail "login $1"
   OTP_STEP=-1
 }
-# next_otp -> a TOTP code for a step this signer has not used yet (the SAM
-# accepts each step once: -1, 0, +1 are all inside its window)
+# next_otp -> sets OTP to a TOTP code for a step this signer has not used
+# yet (the SAM accepts each step once; -1, 0, +1 are inside its window).
+# Not for $(...): the step counter must advance in this shell.
 next_otp() {
-  [ "$OTP_STEP" -gt 1 ] && { sleep $((31 - $(date +%s) % 30)); OTP_STEP=-1; }
-  inkan_totp "$SECRET" "$OTP_STEP"
+  if [ "$OTP_STEP" -gt 1 ]; then
+    # All three used: after the next 30 s boundary only +1 is new.
+    sleep $((31 - $(date +%s) % 30)); OTP_STEP=1
+  fi
+  OTP=$(inkan_totp "$SECRET" "$OTP_STEP")
   OTP_STEP=$((OTP_STEP + 1))
 }
 

@@ -11,7 +11,7 @@ auth_raw() {  # auth_raw AUTHDATA_JSON
   SAD=$(jget '.SAD // empty')
 }
 wrongpin=$(printf '%06d' $(( (10#$PIN + 1) % 1000000 )))
-otp=$(next_otp)
+next_otp; otp=$OTP
 wrongotp=$(printf '%06d' $(( (10#$otp + 1) % 1000000 )))
 
 auth_raw "[{\"id\":\"PIN\",\"value\":\"$wrongpin\"},{\"id\":\"OTP\",\"value\":\"$otp\"}]"

@@ -40,6 +40,6 @@ is "the operator cannot use the signer socket" "$rc" 3
 
 # After all that, the service still works end to end.
 new_signer dave p256
-authorize "$CRED" "$TOKEN" "$(next_otp)" "$PIN" "$(digest sha256 after)"
+next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "$(digest sha256 after)"
 is "service unaffected by the refused peers" "$HTTP" 200
 done_testing

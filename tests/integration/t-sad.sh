@@ -13,7 +13,7 @@ cert_pubkey "$CRED" "$TOKEN" "$T_TMP/a.pub"
 CRED2=$(inkan_add_credential alice p256 "alice second") || bail "second credential"
 
 h1=$(digest sha256 "doc one") h2=$(digest sha256 "doc two") h3=$(digest sha256 "doc three")
-authorize "$CRED" "$TOKEN" "$(next_otp)" "$PIN" "$h1" "$h2"
+next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "$h1" "$h2"
 is "authorize two hashes" "$HTTP" 200
 ok "a SAD came back" test -n "$SAD"
 is "expiresIn is set" "$(jget '.expiresIn > 0')" true
@@ -51,9 +51,9 @@ sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$h2"
 is "a used-up SAD signs nothing more" "$HTTP" 400
 
 # numSignatures must match the hashes and stay within multisign.
-authorize "$CRED" "$TOKEN" "$(next_otp)" "$PIN" "$h3"
+next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "$h3"
 is "a fresh SAD for h3" "$HTTP" 200
-csc v2 credentials/authorize "{\"credentialID\":\"$CRED\",\"numSignatures\":100000,\"hashes\":[\"$h1\"],\"authData\":[{\"id\":\"PIN\",\"value\":\"$PIN\"},{\"id\":\"OTP\",\"value\":\"$(next_otp)\"}]}" "$TOKEN"
+next_otp; csc v2 credentials/authorize "{\"credentialID\":\"$CRED\",\"numSignatures\":100000,\"hashes\":[\"$h1\"],\"authData\":[{\"id\":\"PIN\",\"value\":\"$PIN\"},{\"id\":\"OTP\",\"value\":\"$OTP\"}]}" "$TOKEN"
 is "numSignatures far above multisign is refused" "$HTTP" 400
 sign_hash "$CRED" "$TOKEN" "$SAD" 1.2.840.10045.4.3.3 "" "$h3"
 is "a SHA-384 signing algorithm over a SHA-256 digest is refused" "$HTTP" 400

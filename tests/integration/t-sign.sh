@@ -10,7 +10,7 @@ SHA256=2.16.840.1.101.3.4.2.1 SHA384=2.16.840.1.101.3.4.2.2 SHA512=2.16.840.1.10
 
 cms_sign() {   # cms_sign USER -> inkan-sign with this signer's next OTP
   rm -f "$T_TMP/doc.txt.p7s"
-  INKAN_PASSWORD=$PW INKAN_PIN=$PIN INKAN_OTP=$(next_otp) \
+  next_otp; INKAN_PASSWORD=$PW INKAN_PIN=$PIN INKAN_OTP=$OTP \
     "$(inkan_bin inkan-sign)" --url "$URL" --user "$1" --credential "$CRED" "$T_TMP/doc.txt" >/dev/null
 }
 cms_verify() {
@@ -32,7 +32,7 @@ done
 raw_case() {  # raw_case KT SIGNALGO HASHOID OPENSSL_HASH MODE [SALT] [PARAMS_B64]
   local kt=$1 algo=$2 hoid=$3 h=$4 mode=$5 salt=${6:-} params=${7:-}
   local d; d=$(digest "$h" "raw $kt $algo $RANDOM")
-  authorize "$CRED" "$TOKEN" "$(next_otp)" "$PIN" "$d"
+  next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "$d"
   is "$kt $algo: authorize" "$HTTP" 200
   local extra=""
   [ -n "$params" ] && extra=",\"signAlgoParams\":\"$params\""
@@ -76,7 +76,7 @@ raw_case rsa3072 1.2.840.113549.1.1.13 "$SHA512" sha512 pkcs1
 # A batch: three hashes, one SAD, signatures in request order.
 new_signer batch p256; cert_pubkey "$CRED" "$TOKEN" "$T_TMP/b.pub"
 d1=$(digest sha256 one) d2=$(digest sha256 two) d3=$(digest sha256 three)
-authorize "$CRED" "$TOKEN" "$(next_otp)" "$PIN" "$d1" "$d2" "$d3"
+next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "$d1" "$d2" "$d3"
 is "batch: authorize 3 hashes" "$HTTP" 200
 sign_hash "$CRED" "$TOKEN" "$SAD" 1.2.840.10045.4.3.2 "" "$d3" "$d1" "$d2"
 is "batch: signHash 3 hashes" "$HTTP" 200
@@ -87,7 +87,7 @@ ok "batch: 3rd signature is over the 3rd hash sent" verify_sig "$T_TMP/b.pub" "$
 # v1 field names (hash, hashAlgo, PIN, OTP) on /csc/v1/.
 new_signer v1user p256; cert_pubkey "$CRED" "$TOKEN" "$T_TMP/v1.pub"
 d=$(digest sha256 v1doc)
-csc v1 credentials/authorize "{\"credentialID\":\"$CRED\",\"numSignatures\":1,\"hash\":[\"$d\"],\"PIN\":\"$PIN\",\"OTP\":\"$(next_otp)\"}" "$TOKEN"
+next_otp; csc v1 credentials/authorize "{\"credentialID\":\"$CRED\",\"numSignatures\":1,\"hash\":[\"$d\"],\"PIN\":\"$PIN\",\"OTP\":\"$OTP\"}" "$TOKEN"
 is "v1: authorize with hash/PIN/OTP" "$HTTP" 200
 SAD=$(jget .SAD)
 csc v1 signatures/signHash "{\"credentialID\":\"$CRED\",\"SAD\":\"$SAD\",\"hash\":[\"$d\"],\"hashAlgo\":\"$SHA256\",\"signAlgo\":\"1.2.840.10045.4.3.2\"}" "$TOKEN"

@@ -1,0 +1,422 @@
+/* admin.c — inkan-sam's answers to inkanctl (admin socket, PEER_ADMIN):
+ * users, key generation with its CSR, certificate import, listings.
+ * SECURITY: no message here can make a signer's key sign caller-chosen data:
+ * the only signing request is the CSR, built here from the stored public key
+ * and a validated CN, and checked after the SCM signed it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <liboath/oath.h>
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "util.h"
+#include "sam.h"
+#include "algo.h"
+#include "auth.h"
+#include "sad.h"
+#include "scm_client.h"
+#include "store.h"
+#include "x509.h"
+
+Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	struct sam_core *core = &app->core;
+	const Inkan__UserAddReq *req = (const Inkan__UserAddReq *)m;
+	Inkan__UserAddRep rep = INKAN__USER_ADD_REP__INIT;
+	struct sam_user *u = NULL;
+	char pw_hash[SAM_PWHASH_MAX], pin_hash[SAM_PWHASH_MAX];
+	uint8_t *totp = NULL;
+	char *b32 = NULL, *b32_tmp = NULL, *uri = NULL;
+	size_t b32_len = 0;
+	Inkan__Status st = INKAN__STATUS__INVALID_REQUEST;
+	int r;
+
+	if (!sam_auth_username_ok(req->username)) {
+		srv_detail(c, "user name: 1..64 of A-Z a-z 0-9 . _ @ -");
+		goto out;
+	}
+	if (req->password.len < SAM_ADMIN_PW_MIN ||
+	    req->password.len > SAM_LOGIN_PW_MAX) {
+		srv_detail(c, "password: 8..128 bytes");
+		goto out;
+	}
+	if (req->pin.len < SAM_PIN_MIN_NEW || req->pin.len > SAM_PIN_MAX) {
+		srv_detail(c, "PIN: 4..64 bytes");
+		goto out;
+	}
+	st = INKAN__STATUS__INTERNAL;
+	if (!(u = sodium_malloc(sizeof *u)))
+		goto out;
+	r = sam_store_user_by_name(core->store, req->username, u);
+	if (r == 0) {
+		st = INKAN__STATUS__EXISTS;
+		goto out;
+	}
+	if (r != -ENOENT)
+		goto out;
+	if (sam_auth_hash(core, req->password.data, req->password.len,
+	    pw_hash) < 0 ||
+	    sam_auth_hash(core, req->pin.data, req->pin.len, pin_hash) < 0)
+		goto out;
+	if (!(totp = sodium_malloc(SAM_TOTP_SECRET_LEN)))
+		goto out;
+	randombytes_buf(totp, SAM_TOTP_SECRET_LEN);
+	if (oath_base32_encode((const char *)totp, SAM_TOTP_SECRET_LEN,
+	    &b32_tmp, &b32_len) != OATH_OK)
+		goto out;
+	if (!(b32 = sodium_malloc(b32_len + 1)) || !(uri = sodium_malloc(256)))
+		goto out;
+	memcpy(b32, b32_tmp, b32_len);
+	b32[b32_len] = '\0';
+	snprintf(uri, 256, "otpauth://totp/inkan:%s?secret=%s&issuer=inkan"
+	    "&algorithm=SHA1&digits=6&period=30", req->username, b32);
+
+	r = sam_store_user_add(core->store, req->username, pw_hash, pin_hash,
+	    totp, SAM_TOTP_SECRET_LEN, core->now(), NULL);
+	if (r == -EEXIST) {
+		st = INKAN__STATUS__EXISTS;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	rep.username = req->username;
+	rep.totp_secret_b32 = b32;
+	rep.otpauth_uri = uri;
+	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	    INKAN__STATUS__OK;
+out:
+	sam_wipe_bin(&req->password);
+	sam_wipe_bin(&req->pin);
+	if (b32_tmp) {
+		sodium_memzero(b32_tmp, b32_len);
+		free(b32_tmp);
+	}
+	if (b32)
+		sodium_free(b32);
+	if (uri)
+		sodium_free(uri);
+	if (totp)
+		sodium_free(totp);
+	if (u)
+		sodium_free(u);
+	if (st == INKAN__STATUS__OK)
+		log_info("admin: user added user=%s (peer uid %u)", req->username,
+		    (unsigned)c->cred.uid);
+	else
+		log_warn("admin: user add failed: %s", sam_status_name(st));
+	return st;
+}
+
+struct user_list {
+	Inkan__UserInfo *v;
+	Inkan__UserInfo **p;
+	size_t n, cap;
+};
+
+static int collect_user(void *arg, const char *name, int64_t n_creds,
+    int64_t created)
+{
+	struct user_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		Inkan__UserInfo *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	Inkan__UserInfo *u = &l->v[l->n];
+	inkan__user_info__init(u);
+	if (!(u->username = strdup(name)))
+		return -ENOMEM;
+	u->credentials = n_creds < 0 ? 0 : (uint32_t)n_creds;
+	u->created = created;
+	l->n++;
+	return 0;
+}
+
+Inkan__Status sam_answer_user_list(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	Inkan__UserListRep rep = INKAN__USER_LIST_REP__INIT;
+	struct user_list l = { 0 };
+	Inkan__Status st = INKAN__STATUS__INTERNAL;
+
+	if (sam_store_user_list(app->core.store, collect_user, &l) < 0)
+		goto out;
+	if (l.n && !(l.p = calloc(l.n, sizeof *l.p)))
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		l.p[i] = &l.v[i];
+	rep.n_users = l.n;
+	rep.users = l.p;
+	if (srv_reply(c, &rep.base) == 0)
+		st = INKAN__STATUS__OK;
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].username);
+	free(l.v);
+	free(l.p);
+	return st;
+}
+
+struct cred_list {
+	Inkan__CredSummary *v;
+	Inkan__CredSummary **p;
+	size_t n, cap;
+};
+
+static int collect_cred(void *arg, const struct sam_cred *cr,
+    const char *username)
+{
+	struct cred_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		Inkan__CredSummary *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	Inkan__CredSummary *s = &l->v[l->n];
+	inkan__cred_summary__init(s);
+	s->key_type = (Inkan__KeyType)cr->key_type;
+	s->enabled = cr->cert && cr->status == SAM_CRED_ENABLED;
+	l->n++;     /* counted now so that the cleanup frees partial entries */
+	if (!(s->credential_id = strdup(cr->id)) ||
+	    !(s->username = strdup(username)))
+		return -ENOMEM;
+	if (cr->subject_dn && !(s->subject_dn = strdup(cr->subject_dn)))
+		return -ENOMEM;
+	if (cr->cert) {
+		if (!(s->valid_to = malloc(16)))
+			return -ENOMEM;
+		sam_gtime(cr->not_after, s->valid_to);
+	}
+	return 0;
+}
+
+Inkan__Status sam_answer_cred_list(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	const Inkan__CredListReq *req = (const Inkan__CredListReq *)m;
+	Inkan__CredListRep rep = INKAN__CRED_LIST_REP__INIT;
+	struct cred_list l = { 0 };
+	Inkan__Status st = INKAN__STATUS__INTERNAL;
+	const char *filter = NULL;
+
+	if (req->username && *req->username) {
+		struct sam_user *u;
+		int r;
+		if (!sam_auth_username_ok(req->username))
+			return INKAN__STATUS__INVALID_REQUEST;
+		if (!(u = sodium_malloc(sizeof *u)))
+			return INKAN__STATUS__INTERNAL;
+		r = sam_store_user_by_name(app->core.store, req->username, u);
+		sodium_free(u);
+		if (r == -ENOENT)
+			return INKAN__STATUS__NOT_FOUND;
+		if (r < 0)
+			return INKAN__STATUS__INTERNAL;
+		filter = req->username;
+	}
+	if (sam_store_cred_list(app->core.store, filter, collect_cred, &l) < 0)
+		goto out;
+	if (l.n && !(l.p = calloc(l.n, sizeof *l.p)))
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		l.p[i] = &l.v[i];
+	rep.n_credentials = l.n;
+	rep.credentials = l.p;
+	if (srv_reply(c, &rep.base) == 0)
+		st = INKAN__STATUS__OK;
+out:
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.v[i].credential_id);
+		free(l.v[i].username);
+		free(l.v[i].subject_dn);
+		free(l.v[i].valid_to);
+	}
+	free(l.v);
+	free(l.p);
+	return st;
+}
+
+Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	struct sam_core *core = &app->core;
+	const Inkan__CredCreateReq *req = (const Inkan__CredCreateReq *)m;
+	Inkan__CredCreateRep rep = INKAN__CRED_CREATE_REP__INIT;
+	Inkan__KeygenRep *kg = NULL;
+	Inkan__SignCsrRep *cs = NULL;
+	struct sam_user *u = NULL;
+	uint8_t key_id[SAM_KEY_ID_LEN];
+	char id[SAM_CRED_ID_LEN + 1];
+	uint8_t *tmpl = NULL;
+	size_t tmpl_len = 0;
+	bool key_made = false;
+	const char *why = "";
+	Inkan__Status st;
+	int r;
+
+	if (!sam_auth_username_ok(req->username) ||
+	    !sam_algo_key_type_valid(req->key_type) ||
+	    !sam_x509_cn_ok(req->subject_cn)) {
+		srv_detail(c, "need a valid user name, key type and CN (1..64 characters)");
+		return INKAN__STATUS__INVALID_REQUEST;
+	}
+	if (!(u = sodium_malloc(sizeof *u)))
+		return INKAN__STATUS__INTERNAL;
+	r = sam_store_user_by_name(core->store, req->username, u);
+	if (r < 0) {
+		st = r == -ENOENT ? INKAN__STATUS__NOT_FOUND :
+		    INKAN__STATUS__INTERNAL;
+		goto out;
+	}
+
+	randombytes_buf(key_id, sizeof key_id);
+	hex_encode(key_id, sizeof key_id, id);
+
+	st = sam_req_keygen(&app->scm, key_id, req->key_type,
+	    app->cfg.key_backup, &kg);
+	if (st != INKAN__STATUS__OK) {
+		why = "keygen";
+		goto out;
+	}
+	key_made = true;
+	st = INKAN__STATUS__INTERNAL;
+	if (sam_x509_spki_check(kg->spki.data, kg->spki.len, req->key_type) < 0) {
+		why = "SCM returned a key of another type";
+		goto out;
+	}
+	if (sam_x509_csr_template(req->key_type, kg->spki.data, kg->spki.len,
+	    req->subject_cn, &tmpl, &tmpl_len) < 0) {
+		why = "CSR template";
+		goto out;
+	}
+	st = sam_req_sign_csr(&app->scm, key_id, tmpl, tmpl_len, &cs);
+	if (st != INKAN__STATUS__OK) {
+		why = "sign CSR";
+		goto out;
+	}
+	st = INKAN__STATUS__INTERNAL;
+	if (sam_x509_csr_check(cs->csr.data, cs->csr.len, kg->spki.data,
+	    kg->spki.len, req->subject_cn) < 0) {
+		why = "CSR from SCM does not verify";
+		goto out;
+	}
+	if (sam_store_cred_add(core->store, id, u->id, req->key_type, key_id,
+	    kg->spki.data, kg->spki.len, core->now()) < 0) {
+		why = "store";
+		goto out;
+	}
+	key_made = false;      /* recorded: the key now belongs to a credential */
+	rep.credential_id = id;
+	rep.csr = cs->csr;
+	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	    INKAN__STATUS__OK;
+out:
+	if (key_made && sam_req_destroy(&app->scm, key_id) != INKAN__STATUS__OK)
+		log_err("admin: could not destroy unused key %s", id);
+	if (st == INKAN__STATUS__OK)
+		log_info("admin: credential created user=%s cred=%s type=%d",
+		    req->username, id, (int)req->key_type);
+	else
+		log_warn("admin: credential create failed user=%s: %s%s%s "
+		    "(SCM %s)", sam_auth_username_ok(req->username) ?
+		    req->username : "(malformed)", sam_status_name(st),
+		    *why ? " at " : "", why,
+		    sam_status_name(app->scm.last_status));
+	OPENSSL_free(tmpl);
+	if (kg)
+		protobuf_c_message_free_unpacked(&kg->base, NULL);
+	if (cs)
+		protobuf_c_message_free_unpacked(&cs->base, NULL);
+	if (u)
+		sodium_free(u);
+	return st;
+}
+
+Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	struct sam_store *store = app->core.store;
+	const Inkan__CredImportReq *req = (const Inkan__CredImportReq *)m;
+	Inkan__CredImportRep rep = INKAN__CRED_IMPORT_REP__INIT;
+	struct sam_cert_info ci = { 0 };
+	struct sam_cred cred = { 0 };
+	X509 *x = NULL;
+	char to[16];
+	Inkan__Status st;
+
+	if (!sam_cred_id_ok(req->credential_id))
+		return INKAN__STATUS__NOT_FOUND;
+	if (sam_store_cred_get(store, req->credential_id, &cred) < 0)
+		return INKAN__STATUS__NOT_FOUND;
+	st = INKAN__STATUS__INVALID_REQUEST;
+	if (req->certificate.len == 0 || req->certificate.len > SAM_CERT_MAX ||
+	    sam_x509_parse(req->certificate.data, req->certificate.len, &x) < 0) {
+		srv_detail(c, "certificate: DER, at most 16 KiB");
+		goto out;
+	}
+	if (sam_x509_key_matches(x, cred.spki, cred.spki_len) < 0) {
+		st = INKAN__STATUS__KEY_MISMATCH;
+		goto out;
+	}
+	if (req->n_chain > SAM_CHAIN_MAX) {
+		srv_detail(c, "chain: at most 8 certificates");
+		goto out;
+	}
+	for (size_t i = 0; i < req->n_chain; i++) {
+		X509 *cx = NULL;
+		if (req->chain[i].len == 0 || req->chain[i].len > SAM_CERT_MAX ||
+		    sam_x509_parse(req->chain[i].data, req->chain[i].len, &cx) < 0) {
+			srv_detail(c, "chain[%zu]: DER, at most 16 KiB", i);
+			goto out;
+		}
+		X509_free(cx);
+	}
+	if (sam_x509_info(x, &ci) < 0) {
+		srv_detail(c, "certificate: unreadable names or validity");
+		goto out;
+	}
+
+	st = INKAN__STATUS__INTERNAL;
+	if (sam_store_begin(store) < 0)
+		goto out;
+	if (sam_store_cred_set_cert(store, cred.id, req->certificate.data,
+	    req->certificate.len, ci.subject_dn, ci.issuer_dn, ci.serial_hex,
+	    ci.not_before, ci.not_after) < 0 ||
+	    sam_store_chain_clear(store, cred.id) < 0)
+		goto rollback;
+	for (size_t i = 0; i < req->n_chain; i++)
+		if (sam_store_chain_add(store, cred.id, (int)i, req->chain[i].data,
+		    req->chain[i].len) < 0)
+			goto rollback;
+	if (sam_store_commit(store) < 0)
+		goto out;
+	sam_gtime(ci.not_after, to);
+	rep.subject_dn = ci.subject_dn;
+	rep.valid_to = to;
+	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	    INKAN__STATUS__OK;
+	goto out;
+rollback:
+	sam_store_rollback(store);
+out:
+	if (st == INKAN__STATUS__OK)
+		log_info("admin: certificate imported cred=%s serial=%s "
+		    "chain=%zu", cred.id, ci.serial_hex, req->n_chain);
+	else
+		log_warn("admin: certificate import failed cred=%s: %s",
+		    cred.id, sam_status_name(st));
+	X509_free(x);
+	sam_cert_info_clear(&ci);
+	sam_cred_clear(&cred);
+	return st;
+}

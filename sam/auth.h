@@ -1,0 +1,59 @@
+/* auth.h — the signer's factors and sessions: Argon2id hashes of passwords
+ * and PINs (libsodium), TOTP (RFC 6238 via liboath) with replay protection,
+ * opaque random access tokens stored only as SHA-256 hashes.
+ * Library code: returns statuses / -errno, never logs, never keeps a secret. */
+#ifndef INKAN_SAM_AUTH_H
+#define INKAN_SAM_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sam.h"
+#include "store.h"
+
+/* sodium_init + oath_init, Argon2id limits, the dummy hash for unknown
+ * users. moderate: MODERATE instead of INTERACTIVE limits. */
+int sam_auth_init(struct sam_core *core, bool moderate);
+
+/* [A-Za-z0-9._@-]{1,64} */
+bool sam_auth_username_ok(const char *name);
+
+/* Argon2id string of secret with the core's limits. */
+int sam_auth_hash(const struct sam_core *core, const uint8_t *secret,
+    size_t len, char out[SAM_PWHASH_MAX]);
+bool sam_auth_verify(const char *hash, const uint8_t *secret, size_t len);
+
+/* TOTP check: true if otp (6 digits) matches a step within +-1 of now AND
+ * that step is strictly after last_step; *step is the matched step. */
+bool sam_auth_totp(const uint8_t *secret, size_t secret_len, const char *otp,
+    int64_t now, int64_t last_step, int64_t *step);
+
+/* 32 random bytes, base64url without padding: SAM_TOKEN_LEN chars + NUL. */
+void sam_auth_random_string(char out[SAM_TOKEN_LEN + 1]);
+/* SHA-256 of a token / SAD string: what the database keys on. */
+void sam_auth_digest(const char *s, uint8_t out[32]);
+/* A string that could be one of ours (length and alphabet). */
+bool sam_auth_string_ok(const char *s);
+
+/* The caller behind an access token. */
+struct sam_who {
+	int64_t user_id;
+	char name[SAM_NAME_MAX + 1];
+	uint8_t token_hash[32];
+};
+
+/* LOGIN: OK with a new token (token_out: SAM_TOKEN_LEN + 1 bytes, ideally
+ * sodium_malloc'd) or AUTH_FAILED / INVALID_REQUEST / INTERNAL. */
+Inkan__Status sam_auth_login(struct sam_core *core, const char *username,
+    const ProtobufCBinaryData *password, char *token_out,
+    uint32_t *expires_in);
+/* Access token -> caller: OK or INVALID_TOKEN. */
+Inkan__Status sam_auth_token(struct sam_core *core, const char *token,
+    struct sam_who *who);
+/* Deletes the token and every SAD issued under it. OK even if unknown. */
+Inkan__Status sam_auth_revoke(struct sam_core *core, const char *token);
+/* Drops expired tokens and long-expired SADs. */
+int sam_auth_purge(struct sam_core *core);
+
+#endif

@@ -1,0 +1,110 @@
+/* sam.h — inkan-sam's shared types: the core context the SAD and factor rules
+ * run against (store, injectable clock, limits), the daemon's configuration
+ * and app state, and the request handlers main.c puts in its dispatch table. */
+#ifndef INKAN_SAM_H
+#define INKAN_SAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipc.h"
+#include "server.h"
+
+/* Wire limits the SAM enforces (proto/signer.proto lists them). */
+#define SAM_NAME_MAX 64             /* user name, [A-Za-z0-9._@-] */
+#define SAM_LOGIN_PW_MAX 128        /* password at login */
+#define SAM_ADMIN_PW_MIN 8          /* password at user creation */
+#define SAM_PIN_MIN_NEW 4           /* PIN at user creation */
+#define SAM_PIN_MAX 64
+#define SAM_OTP_LEN 6
+#define SAM_HASHES_MAX INKAN_MAX_HASHES   /* hashes per request (256) */
+#define SAM_DESCRIPTION_MAX 500
+#define SAM_PSS_PARAMS_MAX 256
+#define SAM_DIGEST_MIN 20
+#define SAM_DIGEST_MAX 64
+#define SAM_TOKEN_LEN 43            /* 32 random bytes, base64url, no padding */
+#define SAM_TOKEN_BYTES 32
+#define SAM_KEY_ID_LEN 16           /* PKCS#11 CKA_ID of a signer key */
+#define SAM_CRED_ID_LEN 32          /* hex of the key id */
+#define SAM_CN_MAX 64
+#define SAM_CERT_MAX (16 * 1024)
+#define SAM_CHAIN_MAX 8
+#define SAM_TOTP_SECRET_LEN 20
+#define SAM_TOTP_STEP 30
+#define SAM_TOTP_WINDOW 1
+#define SAM_PWHASH_MAX 128          /* crypto_pwhash_STRBYTES */
+#define SAM_SAD_PURGE_GRACE 3600    /* keep expired SADs this long: SAD_EXPIRED, not SAD_INVALID */
+#define SAM_LOCK_AFTER 5            /* consecutive PIN/OTP failures before a lock */
+#define SAM_LOCK_SECONDS 300
+
+struct sam_store;
+
+/* What the SAD and factor rules need: nothing from the sockets. */
+struct sam_core {
+	struct sam_store *store;
+	int64_t (*now)(void);               /* seconds since the epoch (UTC) */
+	unsigned sad_lifetime;              /* s */
+	unsigned token_lifetime;            /* s */
+	unsigned multisign;                 /* max signatures per SAD */
+	unsigned long long kdf_ops;         /* Argon2id limits for new hashes */
+	size_t kdf_mem;
+	unsigned lock_after;                /* 0 = never lock */
+	unsigned lock_seconds;
+	char dummy_hash[SAM_PWHASH_MAX];    /* verified for unknown users at login */
+};
+
+struct sam_config {
+	char *signer_socket;
+	char *admin_socket;
+	char *scm_socket;
+	char *database;
+	unsigned sic_uid, admin_uid;
+	bool sic_uid_set, admin_uid_set;
+	unsigned sad_lifetime;
+	unsigned token_lifetime;
+	unsigned multisign;
+	bool key_backup;
+	bool kdf_moderate;
+};
+
+/* One persistent connection to inkan-scm. */
+struct sam_scm {
+	char *path;
+	struct ipc_client c;
+	unsigned timeout_s;                 /* receive timeout of one call */
+	Inkan__Status last_status;          /* the SCM's own answer, for logs */
+	int last_err;                       /* last transport error (-errno) */
+};
+
+struct sam_app {
+	struct sam_config cfg;
+	struct sam_core core;
+	struct sam_scm scm;
+	int signer_fd;
+	int admin_fd;
+};
+
+/* signer.c — requests from inkan-sic (PEER_SIC) */
+Inkan__Status sam_answer_login(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_revoke(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_list(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_cred_info(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_authorize(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m);
+
+/* admin.c — requests from inkanctl (PEER_ADMIN) */
+Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_user_list(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_cred_list(struct srv_ctx *c, const ProtobufCMessage *m);
+
+/* Overwrite a secret field of an unpacked request once it has been used
+ * (the server frees the message; this keeps the bytes from lingering). */
+void sam_wipe_bin(const ProtobufCBinaryData *b);
+/* "INVALID_PIN" etc., for log lines. */
+const char *sam_status_name(Inkan__Status st);
+
+#endif
