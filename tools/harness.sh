@@ -87,16 +87,31 @@ inkan_start() {
   local url i
   url=$(inkan_url)
   for i in $(seq 1 100); do
-    curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$url/csc/v2/info" && return 0
+    if curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$url/csc/v2/info"; then
+      inkan_alive && return 0
+      break
+    fi
     kill -0 "$(cat "$INKAN_STATE/run/inkan-sic.pid")" 2>/dev/null || break
     sleep 0.05
   done
-  echo "inkan: inkan-sic did not start; its log:" >&2
+  inkan_alive || return 1
+  echo "inkan: inkan-sic does not answer; its log:" >&2
   tail -n 20 "$INKAN_STATE/log/inkan-sic.log" >&2
   return 1
 }
 
 inkan_pid() { cat "$INKAN_STATE/run/$1.pid" 2>/dev/null; }
+
+# All three daemons still running? Names the first one that is not.
+inkan_alive() {
+  local n
+  for n in inkan-scm inkan-sam inkan-sic; do
+    kill -0 "$(inkan_pid $n)" 2>/dev/null && continue
+    echo "inkan: $n is not running; its log:" >&2
+    tail -n 20 "$INKAN_STATE/log/$n.log" >&2
+    return 1
+  done
+}
 
 inkan_stop() {
   local n p i
