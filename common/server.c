@@ -32,8 +32,11 @@ srv_reply(struct srv_ctx *c, const ProtobufCMessage *rep)
 	c->replied = true;
 	r = ipc_send(c->fd, c->id, ipc_reply_type(c->type), INKAN__STATUS__OK,
 	    NULL, rep);
-	if (r < 0)
+	if (r < 0) {
+		/* The peer must not wait forever: the loop drops it. */
 		log_warn("reply to request %u failed: %s", c->type, strerror(-r));
+		c->send_failed = true;
+	}
 	return r;
 }
 
@@ -123,6 +126,8 @@ serve_one(struct conn *cn, const struct srv_listener *l,
 		log_err("handler for type %u answered nothing", c.type);
 		st = INKAN__STATUS__INTERNAL;
 	}
+	if (c.send_failed)
+		return -1;
 	if (st != INKAN__STATUS__OK && !c.replied) {
 		r = ipc_send(c.fd, c.id, ipc_reply_type(c.type), st, c.detail,
 		    NULL);

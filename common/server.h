@@ -25,6 +25,7 @@ struct srv_ctx {
 	unsigned peer;            /* the listener's peer class */
 	struct ucred cred;        /* SO_PEERCRED at accept time */
 	bool replied;
+	bool send_failed;         /* srv_reply could not send: drop peer */
 	char detail[IPC_DETAIL_MAX];
 	void *app;
 };

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
@@ -137,6 +138,8 @@ const char *p11_describe(const struct p11_token *t, char *buf, size_t len)
 
 static void clear_err(struct p11_token *t)
 {
+	/* Nothing left over from an earlier failure may be misread later. */
+	ERR_clear_error();
 	t->err[0] = '\0';
 	t->last_fn = NULL;
 	t->last_rv = CKR_OK;
