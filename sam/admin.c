@@ -246,6 +246,20 @@ out:
 	return st;
 }
 
+/* " (SCM: ...)" when the SCM refused or could not be reached. */
+static const char *scm_why(const struct sam_scm *scm)
+{
+	static char buf[96];
+	if (scm->last_status != INKAN__STATUS__OK)
+		snprintf(buf, sizeof buf, " (SCM answered %s)",
+		    sam_status_name(scm->last_status));
+	else if (scm->last_err < 0)
+		snprintf(buf, sizeof buf, " (SCM: %s)", strerror(-scm->last_err));
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
 Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
@@ -327,11 +341,10 @@ out:
 		log_info("admin: credential created user=%s cred=%s type=%d",
 		    req->username, id, (int)req->key_type);
 	else
-		log_warn("admin: credential create failed user=%s: %s%s%s "
-		    "(SCM %s)", sam_auth_username_ok(req->username) ?
-		    req->username : "(malformed)", sam_status_name(st),
-		    *why ? " at " : "", why,
-		    sam_status_name(app->scm.last_status));
+		log_warn("admin: credential create failed user=%s: %s%s%s%s",
+		    sam_auth_username_ok(req->username) ? req->username :
+		    "(malformed)", sam_status_name(st), *why ? " at " : "", why,
+		    scm_why(&app->scm));
 	OPENSSL_free(tmpl);
 	if (kg)
 		protobuf_c_message_free_unpacked(&kg->base, NULL);

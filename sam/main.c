@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
@@ -126,9 +127,11 @@ static int init(void *a)
 	struct sam_core *core = &app->core;
 	int r;
 
-	/* Load OpenSSL's configuration now: after the sandbox it could not
-	 * open files any more. */
+	/* Files the libraries would otherwise open lazily, after the sandbox
+	 * forbids it: OpenSSL's configuration, and the time zone that
+	 * strftime() in the log code loads on its first use. */
 	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	tzset();
 
 	core->now = clock_now;
 	core->sad_lifetime = app->cfg.sad_lifetime;

@@ -283,10 +283,11 @@ Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m)
 	dreq.digests = req->hashes;
 	st = sam_req_sign(&app->scm, &dreq, &drep);
 	if (st != INKAN__STATUS__OK) {
-		log_err("sign failed user=%s cred=%s n=%zu: SCM %s (%s, err %d)",
-		    who.name, req->credential_id, plan.count,
-		    sam_status_name(st), sam_status_name(app->scm.last_status),
-		    app->scm.last_err);
+		log_err("sign failed user=%s cred=%s n=%zu (hashes spent): %s, "
+		    "SCM answered %s, transport %s", who.name,
+		    req->credential_id, plan.count, sam_status_name(st),
+		    sam_status_name(app->scm.last_status),
+		    app->scm.last_err ? strerror(-app->scm.last_err) : "ok");
 		return st;
 	}
 	if (drep->n_signatures != plan.count) {

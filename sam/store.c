@@ -324,6 +324,17 @@ int sam_store_open(const char *path, struct sam_store **out)
 		goto fail;
 	if ((r = schema_upgrade(st)) < 0)
 		goto fail;
+	/* SQLite does two things lazily that need open(): seeding its PRNG
+	 * (/dev/urandom) and, on the first sync of a new WAL file, syncing
+	 * the directory. Do both now, before the daemon's sandbox forbids
+	 * opening files: the user_version write always produces a WAL frame. */
+	{
+		unsigned char seed;
+		sqlite3_randomness(1, &seed);
+	}
+	r = exec(st->db, "PRAGMA user_version = " SAM_SCHEMA_VERSION_STR);
+	if (r < 0)
+		goto fail;
 	for (int i = 0; i < ST_COUNT; i++) {
 		rc = sqlite3_prepare_v3(st->db, sql_text[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->st[i], NULL);

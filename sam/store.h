@@ -11,6 +11,7 @@
 #include "sam.h"
 
 #define SAM_SCHEMA_VERSION 1
+#define SAM_SCHEMA_VERSION_STR "1"
 
 /* Credential status. A credential is usable only with a certificate and
  * status SAM_CRED_ENABLED. */

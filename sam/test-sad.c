@@ -960,6 +960,13 @@ static void test_x509(void **state)
 	assert_int_equal(sam_x509_key_matches(parsed, spki, (size_t)spki_len), 0);
 	X509_free(parsed);
 	sam_cert_info_clear(&ci);
+	/* non-ASCII names stay UTF-8; specials are escaped */
+	X509 *u = self_signed(k, "Ōtani, Shōhei+1", 1);
+	assert_int_equal(sam_x509_info(u, &ci), 0);
+	assert_string_equal(ci.subject_dn, "CN=Ōtani\\, Shōhei\\+1,O=Inkan\\, Test");
+	assert_string_equal(ci.serial_hex, "01");
+	sam_cert_info_clear(&ci);
+	X509_free(u);
 	/* the certificate of another key */
 	X509 *y = self_signed(k2, "Mallory", 2);
 	assert_int_equal(sam_x509_key_matches(y, spki, (size_t)spki_len),

@@ -53,7 +53,10 @@ static char *name_rfc2253(const X509_NAME *nm)
 
 	if (!b)
 		return NULL;
-	if (X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253) >= 0) {
+	/* RFC 2253/4514 with UTF-8 left as UTF-8 (not \\XX-escaped); every
+	 * string type is converted to UTF-8, so the text is valid UTF-8. */
+	if (X509_NAME_print_ex(b, nm, 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
 		n = BIO_get_mem_data(b, &data);
 		if (n >= 0 && n <= DN_MAX) {
 			s = malloc((size_t)n + 1);
