@@ -183,7 +183,7 @@ static void
 usage(const struct daemon_desc *d)
 {
 	fprintf(stderr, "usage: %s --config FILE [--check-config] "
-	    "[--selftest-forbidden execve|socket-inet|ptrace|fork]\n", d->name);
+	    "[--selftest-forbidden execve|socket-inet|ptrace|fork|mmap-exec]\n", d->name);
 }
 
 int

@@ -15,6 +15,9 @@ void
 log_init(const char *progname)
 {
 	prog = progname;
+	/* Load the zone data now: the first log line may come after the
+	 * sandbox, which forbids opening /etc/localtime. */
+	tzset();
 }
 
 static void

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,6 +40,12 @@ sandbox_install(const struct sandbox_policy *p)
 		case SB_ANY:
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 			break;
+		case SB_NO_EXEC:
+			/* No new executable mappings once running: code
+			 * injected into data cannot be made runnable. */
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+			break;
 		case SB_SOCKET_UNIX:
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 			    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -64,6 +71,11 @@ sandbox_selftest(const char *what)
 			close(fd);
 	} else if (strcmp(what, "ptrace") == 0) {
 		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	} else if (strcmp(what, "mmap-exec") == 0) {
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED)
+			munmap(p, 4096);
 	} else if (strcmp(what, "fork") == 0) {
 		pid_t pid = fork();
 		if (pid == 0)

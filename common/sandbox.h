@@ -10,6 +10,7 @@
 enum sandbox_arg {
 	SB_ANY = 0,
 	SB_SOCKET_UNIX,         /* socket(): first argument must be AF_UNIX */
+	SB_NO_EXEC,             /* mmap()/mprotect(): PROT_EXEC must be clear */
 };
 
 struct sandbox_rule {

@@ -26,7 +26,7 @@ static const struct sandbox_rule rules[] = {
 	{ "getsockopt", SB_ANY, "SO_PEERCRED of each connection; sd_notify buffer size" },
 	{ "getuid", SB_ANY, "start-up log line; sd_notify credentials" },
 	{ "lseek", SB_ANY, "SoftHSM reads/rewrites object files from the start" },
-	{ "mmap", SB_ANY, "malloc of large blocks (frames, signature buffers)" },
+	{ "mmap", SB_NO_EXEC, "malloc of large blocks (frames, signature buffers); never PROT_EXEC" },
 	{ "mremap", SB_ANY, "realloc of large blocks" },
 	{ "munmap", SB_ANY, "free of large blocks; C_Finalize at exit" },
 	{ "newfstatat", SB_ANY, "SoftHSM checks token/object files; stdio fstat" },

@@ -20,7 +20,7 @@ inkan_stop
 # The selftest mode runs the daemon's full initialisation, installs its real
 # filter and then makes one forbidden call: the kernel must kill it (SIGSYS).
 for d in inkan-scm inkan-sam inkan-sic; do
-  for call in execve socket-inet ptrace fork; do
+  for call in execve socket-inet ptrace fork mmap-exec; do
     "$(inkan_bin $d)" --config "$INKAN_STATE/inkan.conf" --selftest-forbidden $call \
       >>"$INKAN_STATE/log/selftest.log" 2>&1
     rc=$?
