@@ -69,7 +69,7 @@ _inkan_wait_socket() {
   local path=$1 name=$2 i
   for i in $(seq 1 100); do
     [ -S "$path" ] && return 0
-    kill -0 "$(cat "$INKAN_STATE/run/$name.pid")" 2>/dev/null || break
+    inkan_running "$(cat "$INKAN_STATE/run/$name.pid")" || break
     sleep 0.05
   done
   echo "inkan: $name did not start; its log:" >&2
@@ -91,7 +91,7 @@ inkan_start() {
       inkan_alive && return 0
       break
     fi
-    kill -0 "$(cat "$INKAN_STATE/run/inkan-sic.pid")" 2>/dev/null || break
+    inkan_running "$(cat "$INKAN_STATE/run/inkan-sic.pid")" || break
     sleep 0.05
   done
   inkan_alive || return 1
@@ -102,11 +102,16 @@ inkan_start() {
 
 inkan_pid() { cat "$INKAN_STATE/run/$1.pid" 2>/dev/null; }
 
+# Running, and not a zombie waiting for a slow reaper?
+inkan_running() {
+  [ -n "$1" ] && [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 # All three daemons still running? Names the first one that is not.
 inkan_alive() {
   local n
   for n in inkan-scm inkan-sam inkan-sic; do
-    kill -0 "$(inkan_pid $n)" 2>/dev/null && continue
+    inkan_running "$(inkan_pid $n)" && continue
     echo "inkan: $n is not running; its log:" >&2
     tail -n 20 "$INKAN_STATE/log/$n.log" >&2
     return 1
@@ -118,9 +123,9 @@ inkan_stop() {
   for n in inkan-sic inkan-sam inkan-scm; do
     p=$(inkan_pid "$n") || continue
     kill -TERM "$p" 2>/dev/null || { rm -f "$INKAN_STATE/run/$n.pid"; continue; }
-    for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
+    for i in $(seq 1 100); do inkan_running "$p" || break; sleep 0.05; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
     rm -f "$INKAN_STATE/run/$n.pid"
   done
   return 0

@@ -64,6 +64,6 @@ is "an oversize body: 413" "$HTTP" 413
 ok "413 carries the CSC error form" test -n "$(jq -r '.error // empty' "$T_TMP/body")"
 
 for d in inkan-scm inkan-sam inkan-sic; do
-  ok "$d survived all of it" kill -0 "$(inkan_pid $d)"
+  ok "$d survived all of it" inkan_running "$(inkan_pid $d)"
 done
 done_testing
