@@ -642,6 +642,13 @@ static int init_token_main(int argc, char **argv)
 	memset(&t, 0, sizeof t);
 	r = p11_init_token(&t, scm.module, scm.token_label, so, so_len, user,
 	    user_len);
+	if (r == P11_TOKEN_EXISTS) {
+		/* Exit 3 = "already there": inkanctl init --force keeps it. */
+		log_err("cannot initialise token \"%s\": %s", scm.token_label,
+		    p11_describe(&t, buf, sizeof buf));
+		ret = 3;
+		goto out;
+	}
 	if (r != 0) {
 		if (r == -EIO || t.err[0] != '\0')
 			log_err("cannot initialise token \"%s\": %s",

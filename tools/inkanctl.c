@@ -462,7 +462,10 @@ static char *find_daemon(const char *bin_dir, const char *name,
 	die(1, "cannot find %s: give --bin-dir DIR or set INKAN_BINDIR", name);
 }
 
-static void run(const char *what, char *const argv[], const char *hint)
+/* Run a one-shot daemon mode; exit status `ok_also` (if nonzero) is
+ * accepted as success too. Returns the exit status. */
+static int run(const char *what, char *const argv[], const char *hint,
+    int ok_also)
 {
 	pid_t pid;
 	int status;
@@ -482,10 +485,12 @@ static void run(const char *what, char *const argv[], const char *hint)
 			die(1, "waitpid: %s", strerror(errno));
 	if (WIFSIGNALED(status))
 		die(1, "%s: killed by signal %d", what, WTERMSIG(status));
-	if (WEXITSTATUS(status) != 0)
+	if (WEXITSTATUS(status) != 0 &&
+	    (ok_also == 0 || WEXITSTATUS(status) != ok_also))
 		die(1, "%s: failed (exit %d); %s", what, WEXITSTATUS(status),
 		    hint != NULL ? hint :
 		    "fix the cause and run init again with --force");
+	return WEXITSTATUS(status);
 }
 
 static int cmd_init(struct ctl *ctl, int argc, char **argv)
@@ -609,17 +614,12 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 		    "--so-pin-file", so_pin, NULL };
 		char *sam_argv[] = { sam_bin, "--config", conf, "--init-db", NULL };
 
-		/* inkan-scm refuses to initialise a label twice; with --force the
-		 * token may be there from the first run. */
-		char *hint = NULL;
-
-		if (force && asprintf(&hint, "if token \"%s\" exists already in "
-		    "%s, choose another --token-label, or remove the token "
-		    "store's contents to start over", label, tokens) < 0)
-			die(1, "out of memory");
-		run("inkan-scm --init-token", scm_argv, hint);
-		free(hint);
-		run("inkan-sam --init-db", sam_argv, NULL);
+		/* inkan-scm exits 3 when the token exists already: with
+		 * --force (re-running after a failed set-up) it is kept. */
+		if (run("inkan-scm --init-token", scm_argv, NULL,
+		    force ? 3 : 0) == 3)
+			printf("kept existing token \"%s\"\n", label);
+		run("inkan-sam --init-db", sam_argv, NULL, 0);
 	}
 
 	printf("state: %s\n", dir);
