@@ -14,8 +14,10 @@
 /* Peer classes (bit flags). */
 enum srv_peer {
 	PEER_SIC = 1u << 0,     /* inkan-sic on the SAM's signer socket */
-	PEER_ADMIN = 1u << 1,   /* inkanctl on the SAM's admin socket */
+	PEER_ADMIN = 1u << 1,   /* administrator (inkanctl) on the admin socket */
 	PEER_SAM = 1u << 2,     /* inkan-sam on the SCM's socket */
+	PEER_SO = 1u << 3,      /* security officer (inkanctl) on the SO socket */
+	PEER_AUDITOR = 1u << 4, /* auditor (inkanctl) on the auditor socket */
 };
 
 struct srv_ctx {
