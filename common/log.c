@@ -20,6 +20,7 @@ log_init(const char *progname)
 	tzset();
 }
 
+__attribute__((format(printf, 2, 0)))
 static void
 vlog(const char *level, const char *fmt, va_list ap)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "server.h"
 
@@ -21,6 +22,14 @@ struct conn {
 	int listener;             /* index into the listener array */
 	struct ucred cred;
 };
+
+static const struct srv_hooks *hooks;   /* issue 5: audit trail */
+
+void
+srv_set_hooks(const struct srv_hooks *h)
+{
+	hooks = h;
+}
 
 int
 srv_reply(struct srv_ctx *c, const ProtobufCMessage *rep)
@@ -97,6 +106,9 @@ serve_one(struct conn *cn, const struct srv_listener *l,
 		log_warn("%s peer pid %d uid %u: message type %u not permitted "
 		    "here, closing", l->name, (int)cn->cred.pid,
 		    (unsigned)cn->cred.uid, env->type);
+		if (hooks != NULL && hooks->refused != NULL)
+			hooks->refused(app, l, &cn->cred,
+			    "message type not permitted here");
 		ipc_envelope_free(env);
 		return -1;
 	}
@@ -148,6 +160,9 @@ srv_run(struct srv_listener *ls, int n_ls, const struct srv_handler *tab,
 	if (n_ls > 8)
 		return -EINVAL;
 	while (!*stop) {
+		daemon_heartbeat();        /* systemd watchdog, when enabled */
+		if (hooks != NULL && hooks->round != NULL)
+			hooks->round(app);  /* issue 5: group commit */
 		for (i = 0; i < n_ls; i++) {
 			pfd[i].fd = ls[i].fd;
 			/* Full: stop accepting until a slot frees up. */
@@ -189,11 +204,15 @@ srv_run(struct srv_listener *ls, int n_ls, const struct srv_handler *tab,
 			if (fd < 0)
 				continue;
 			if (ipc_peercred(fd, &cred) < 0 ||
-			    !uid_allowed(&ls[i], cred.uid)) {
+			    !(ls[i].admit ? ls[i].admit(&ls[i], fd, &cred) :
+			    uid_allowed(&ls[i], cred.uid))) {
 				log_warn("%s socket: refused peer pid %d uid %u "
 				    "gid %u (not an allowed peer)", ls[i].name,
 				    (int)cred.pid, (unsigned)cred.uid,
 				    (unsigned)cred.gid);
+				if (hooks != NULL && hooks->refused != NULL)
+					hooks->refused(app, &ls[i], &cred,
+					    "not an allowed peer");
 				close(fd);
 				continue;
 			}

@@ -49,6 +49,12 @@ struct srv_listener {
 	unsigned peer;          /* class granted to whoever connects here */
 	uid_t uids[SRV_MAX_UIDS];   /* allowed peer uids */
 	int n_uids;
+	/* Optional (issue 3, role sockets): when set, decides admission
+	 * instead of the uid list, e.g. by the peer's groups (SO_PEERGROUPS
+	 * on fd). Called right after accept with SO_PEERCRED in cred. */
+	bool (*admit)(const struct srv_listener *l, int fd,
+	    const struct ucred *cred);
+	void *admit_arg;
 };
 
 /* Send the OK reply (type = request + 1). Exactly once per request. */
@@ -56,6 +62,20 @@ int srv_reply(struct srv_ctx *c, const ProtobufCMessage *rep);
 /* Reason text sent with a non-OK status; never put a secret in it. */
 void srv_detail(struct srv_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Optional application hooks (issue 5, audit trail; one set per process).
+ * round: called at the top of every loop iteration, before poll(), i.e.
+ *   after all requests of the previous round were handled. inkan-sam's audit
+ *   trail syncs the round's records there (group commit) and sends the
+ *   replies it held back: the loop never closes a connection between a
+ *   handler's return and this call, so a held-back reply reaches its peer.
+ * refused: a peer was turned away at a listener (why: short reason). */
+struct srv_hooks {
+	void (*round)(void *app);
+	void (*refused)(void *app, const struct srv_listener *l,
+	    const struct ucred *cred, const char *why);
+};
+void srv_set_hooks(const struct srv_hooks *h);
 
 /* Serve until *stop becomes nonzero. Single-threaded poll loop. */
 int srv_run(struct srv_listener *ls, int n_ls, const struct srv_handler *tab,

@@ -3,11 +3,15 @@
  * (re)connect to inkan-scm, run Argon2id and libsodium's guarded memory, keep
  * its SQLite database (WAL: shm mmap, fcntl locks, pread/pwrite, fdatasync;
  * checkpoint truncation and -wal/-shm removal at close), log to stderr, tell
- * systemd it is ready, exit. Measured with strace -f while serving login,
- * list, info, authorize, sign (all key types and algorithms, SCM down and
- * restarted) and every admin call, with NOTIFY_SOCKET set. SQLite's PRNG
- * seeding and first WAL directory sync happen in init (sam/store.c), so no
- * file is opened after the sandbox. Not here, on purpose: open/openat,
+ * systemd it is ready and alive (sendto on a socket made before the
+ * sandbox), exit. Measured with strace -f while serving login, list, info,
+ * authorize, sign (all key types and algorithms, SCM down and restarted) and
+ * every admin call, with NOTIFY_SOCKET and WATCHDOG_USEC set. SQLite's PRNG
+ * seeding and first WAL directory sync happen in init (sam/store.c), so the
+ * database opens no file after the sandbox; the audit trail (issue 5) does:
+ * openat/read/getdents64 to start a file at rotation, write audit-key.pem
+ * and read the trail back for the auditor (Landlock fs_paths, when set,
+ * confines them to the state directories). Not here, on purpose: open,
  * execve, fork/clone, ptrace, bind/listen, and socket() for anything but
  * AF_UNIX. mprotect stays: sodium_malloc's guard pages need it. Sorted by
  * name; one reason each. */
@@ -19,21 +23,19 @@ static const struct sandbox_rule rules[] = {
 	{ "clock_gettime", SB_ANY, "token/SAD expiry, TOTP time, log stamps (vDSO fallback)" },
 	{ "clock_nanosleep", SB_ANY, "SQLite busy handler waits for a lock held elsewhere" },
 	{ "close", SB_ANY, "close connections; the database at exit" },
-	{ "connect", SB_ANY, "(re)connect to inkan-scm; sd_notify" },
-	{ "exit_group", SB_ANY, "leave" },
-	{ "fcntl", SB_ANY, "SQLite POSIX locks on the database and -shm file" },
+	{ "connect", SB_ANY, "(re)connect to inkan-scm" },
+	{ "exit_group", SB_ANY, "process exit (return from main, fatal errors)" },
+	{ "fcntl", SB_FCNTL, "SQLite POSIX locks on the database and -shm file" },
 	{ "fdatasync", SB_ANY, "SQLite synchronous=FULL commits and checkpoints" },
 	{ "fstat", SB_ANY, "SQLite checks file sizes (older libc path)" },
 	{ "fsync", SB_ANY, "SQLite sync fallback" },
 	{ "ftruncate", SB_ANY, "SQLite checkpoint truncates the database / WAL" },
 	{ "futex", SB_ANY, "OpenSSL run-once locks, exit handlers" },
-	{ "getegid", SB_ANY, "sd_notify: credentials of the notification" },
-	{ "geteuid", SB_ANY, "sd_notify: credentials of the notification" },
-	{ "getgid", SB_ANY, "sd_notify: credentials of the notification" },
-	{ "getpid", SB_ANY, "SQLite fork detection; log lines; sd_notify" },
+	{ "getdents64", SB_ANY, "audit trail: list audit_dir to verify or show it (auditor socket)" },
+	{ "getpid", SB_ANY, "SQLite fork detection; log lines" },
 	{ "getrandom", SB_ANY, "libsodium randombytes: tokens, SADs, key ids, salts" },
-	{ "getsockopt", SB_ANY, "SO_PEERCRED of each connection" },
-	{ "getuid", SB_ANY, "default peer uid; start-up log; sd_notify" },
+	{ "getsockopt", SB_PEERCRED, "SO_PEERCRED (and SO_PEERGROUPS) of each connection" },
+	{ "getuid", SB_ANY, "default peer uid; start-up log" },
 	{ "madvise", SB_ANY, "sodium_free/malloc give pages back" },
 	{ "mlock", SB_ANY, "sodium_malloc keeps secrets out of swap" },
 	{ "mmap", SB_NO_EXEC, "malloc of large blocks, Argon2id memory, SQLite -shm; never PROT_EXEC" },
@@ -42,16 +44,17 @@ static const struct sandbox_rule rules[] = {
 	{ "munlock", SB_ANY, "sodium_free" },
 	{ "munmap", SB_ANY, "free of large blocks, Argon2id memory, -shm at close" },
 	{ "newfstatat", SB_ANY, "SQLite checks file sizes and identity" },
+	{ "openat", SB_ANY, "audit trail: create the next file at rotation, read files back for the auditor, write audit-key.pem" },
 	{ "poll", SB_ANY, "the request loop" },
 	{ "pread64", SB_ANY, "SQLite reads database and WAL pages" },
 	{ "pwrite64", SB_ANY, "SQLite writes WAL frames and checkpoints" },
+	{ "read", SB_ANY, "audit trail: read files back for the auditor (verify, show)" },
 	{ "recvfrom", SB_ANY, "receive request frames and SCM replies" },
 	{ "recvmsg", SB_ANY, "receive frames (alternative libc path)" },
 	{ "rt_sigreturn", SB_ANY, "return from the SIGTERM/SIGINT handler" },
-	{ "sendmsg", SB_ANY, "sd_notify READY/STOPPING" },
-	{ "sendto", SB_ANY, "send reply frames and SCM requests" },
-	{ "setsockopt", SB_ANY, "frame buffer sizes and timeouts of the SCM connection" },
-	{ "socket", SB_SOCKET_UNIX, "new connection to inkan-scm; sd_notify" },
+	{ "sendto", SB_ANY, "send reply frames and SCM requests; READY/WATCHDOG to the service manager" },
+	{ "setsockopt", SB_SOCKOPT_UNIX, "frame buffer sizes and timeouts of the SCM connection" },
+	{ "socket", SB_SOCKET_UNIX, "new connection to inkan-scm (AF_UNIX SOCK_SEQPACKET only)" },
 	{ "unlink", SB_ANY, "SQLite removes -wal and -shm at close" },
 	{ "write", SB_ANY, "log lines to stderr" },
 };

@@ -1,11 +1,13 @@
 /* seccomp-scm.c — the system calls inkan-scm may make once its sandbox is in
  * place: serve the SAM over the already-open AF_UNIX socket, let SoftHSMv2
  * read, lock, rewrite, create and delete its token files, log to stderr, tell
- * systemd it is ready, exit. Measured with strace -f on a real SoftHSMv2
- * token while serving keygen/pubkey/sign/sign-csr/destroy for every key type
- * (and sd_notify with NOTIFY_SOCKET set). Not here, on purpose: execve, fork/
- * clone, ptrace, mprotect, connect/bind/listen, mkdir/rename, and socket()
- * for anything but AF_UNIX. Sorted by name; one reason each. */
+ * systemd it is ready and alive (the notification socket is made before the
+ * sandbox: only sendto), exit. Measured with strace -f on a real SoftHSMv2
+ * token while serving keygen/pubkey/sign/sign-csr/destroy for every key type,
+ * with NOTIFY_SOCKET and WATCHDOG_USEC set. Not here, on purpose: a working
+ * socket() (it makes no connection), execve, fork/clone, ptrace, mprotect,
+ * connect/bind/listen, mkdir/rename. Which files openat may reach is
+ * Landlock's job (fs_paths). Sorted by name; one reason each. */
 #include "sandbox.h"
 
 static const struct sandbox_rule rules[] = {
@@ -13,32 +15,27 @@ static const struct sandbox_rule rules[] = {
 	{ "brk", SB_ANY, "malloc: grow/shrink the main heap" },
 	{ "clock_gettime", SB_ANY, "log timestamps, OpenSSL/SoftHSM clocks (vDSO fallback)" },
 	{ "close", SB_ANY, "close connections and SoftHSM token/lock files" },
-	{ "exit_group", SB_ANY, "leave" },
-	{ "fcntl", SB_ANY, "SoftHSM token file locks (F_SETLKW/F_UNLCK)" },
+	{ "exit_group", SB_ANY, "process exit (return from main, fatal errors)" },
+	{ "fcntl", SB_FCNTL, "SoftHSM token file locks (F_SETLKW/F_UNLCK), F_GETFL" },
 	{ "ftruncate", SB_ANY, "SoftHSM rewrites token and object files in place" },
 	{ "futex", SB_ANY, "glibc/OpenSSL locks (SoftHSM OS locking, exit handlers)" },
 	{ "getdents64", SB_ANY, "SoftHSM rescans the token directory for objects" },
-	{ "getegid", SB_ANY, "sd_notify: credentials of the notification" },
-	{ "geteuid", SB_ANY, "sd_notify: credentials of the notification" },
-	{ "getgid", SB_ANY, "sd_notify: credentials of the notification" },
 	{ "getpid", SB_ANY, "log lines; OpenSSL fork detection" },
 	{ "getrandom", SB_ANY, "OpenSSL DRBG reseeding (ECDSA nonces, PSS salts)" },
-	{ "getsockopt", SB_ANY, "SO_PEERCRED of each connection; sd_notify buffer size" },
-	{ "getuid", SB_ANY, "start-up log line; sd_notify credentials" },
+	{ "getsockopt", SB_PEERCRED, "SO_PEERCRED of each connection" },
+	{ "getuid", SB_ANY, "start-up log line" },
 	{ "lseek", SB_ANY, "SoftHSM reads/rewrites object files from the start" },
 	{ "mmap", SB_NO_EXEC, "malloc of large blocks (frames, signature buffers); never PROT_EXEC" },
 	{ "mremap", SB_ANY, "realloc of large blocks" },
 	{ "munmap", SB_ANY, "free of large blocks; C_Finalize at exit" },
 	{ "newfstatat", SB_ANY, "SoftHSM checks token/object files; stdio fstat" },
-	{ "openat", SB_ANY, "SoftHSM opens and creates token object and lock files" },
+	{ "openat", SB_ANY, "SoftHSM opens and creates token object and lock files (Landlock: only beneath fs_paths)" },
 	{ "poll", SB_ANY, "the request loop" },
 	{ "read", SB_ANY, "SoftHSM reads token and object files" },
 	{ "recvfrom", SB_ANY, "receive request frames" },
 	{ "rt_sigreturn", SB_ANY, "return from the SIGTERM/SIGINT handler" },
-	{ "sendmsg", SB_ANY, "sd_notify READY=1 / STOPPING=1" },
-	{ "sendto", SB_ANY, "send reply frames" },
-	{ "setsockopt", SB_ANY, "sd_notify sizes its datagram socket's buffer" },
-	{ "socket", SB_SOCKET_UNIX, "sd_notify's AF_UNIX datagram socket (no other family)" },
+	{ "sendto", SB_ANY, "send reply frames; READY/WATCHDOG/STOPPING to the service manager" },
+	{ "socket", SB_SOCKET_UNIX_FAIL, "SoftHSM syslog()s its errors: AF_UNIX fails (EPERM) rather than killing; other families kill" },
 	{ "unlink", SB_ANY, "SoftHSM deletes object and lock files on C_DestroyObject" },
 	{ "write", SB_ANY, "log lines to stderr; SoftHSM writes token and object files" },
 };

@@ -4,7 +4,8 @@
  * to the SAM, and stopping on SIGTERM. The TCP listening socket and
  * libmicrohttpd's threads exist before the sandbox (sic/main.c waits until
  * every worker has finished its start-up), so there is no bind, listen,
- * clone or prctl here, and socket() is for AF_UNIX only. Sorted by name. */
+ * clone or prctl here, and socket() is for AF_UNIX only. It opens no file
+ * after start-up (no open/openat at all). Sorted by name. */
 #include "sandbox.h"
 
 static const struct sandbox_rule rules[] = {
@@ -20,6 +21,7 @@ static const struct sandbox_rule rules[] = {
 	{ "exit_group", SB_ANY, "process exit" },
 	{ "futex", SB_ANY, "mutexes and condition variables, thread join" },
 	{ "getpid", SB_ANY, "log line prefix" },
+	{ "getrandom", SB_ANY, "GnuTLS handshake nonces and keys; libsodium (CSRF cookies)" },
 	{ "getuid", SB_ANY, "the skeleton logs the uid it runs as" },
 	{ "madvise", SB_ANY, "malloc trimming, freed thread stacks, sodium_malloc" },
 	{ "mlock", SB_ANY, "sodium_malloc locks pages holding a PIN or password" },
@@ -33,10 +35,10 @@ static const struct sandbox_rule rules[] = {
 	{ "rt_sigprocmask", SB_ANY, "glibc masks signals around thread exit" },
 	{ "rt_sigreturn", SB_ANY, "return from the SIGTERM/SIGINT handler" },
 	{ "sendmsg", SB_ANY, "MHD sends response header and body together" },
-	{ "sendto", SB_ANY, "MHD send(), requests to the SAM (send)" },
-	{ "setsockopt", SB_ANY, "MHD TCP_NODELAY/TCP_CORK; SAM socket buffers and timeouts" },
+	{ "sendto", SB_ANY, "MHD send(), requests to the SAM (send), READY/WATCHDOG to the service manager" },
+	{ "setsockopt", SB_SOCKOPT_TCP, "MHD TCP_NODELAY/TCP_CORK; SAM socket buffers and timeouts" },
 	{ "shutdown", SB_ANY, "MHD closes HTTP connections" },
-	{ "socket", SB_SOCKET_UNIX, "reconnect to the SAM; AF_UNIX only" },
+	{ "socket", SB_SOCKET_UNIX, "reconnect to the SAM; AF_UNIX SOCK_SEQPACKET only" },
 	{ "write", SB_ANY, "log lines to stderr, MHD's inter-thread eventfd" },
 };
 

@@ -1,8 +1,12 @@
-/* admin.c — inkan-sam's answers to inkanctl (admin socket, PEER_ADMIN):
- * users, key generation with its CSR, certificate import, listings.
+/* admin.c — inkan-sam's answers to inkanctl on the role sockets: the
+ * administrator (PEER_ADMIN: users, key generation with its CSR, certificate
+ * import, listings) and the security officer (PEER_SO: unlock, disable /
+ * enable, per-credential multisign, lock state).
  * SECURITY: no message here can make a signer's key sign caller-chosen data:
  * the only signing request is the CSR, built here from the stored public key
- * and a validated CN, and checked after the SCM signed it. */
+ * and a validated CN, and checked after the SCM signed it. No message here
+ * issues a token or a SAD. Every row written here carries its HSM MAC, and
+ * every row changed here is checked against its MAC first (rows.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +20,12 @@
 #include "sam.h"
 #include "algo.h"
 #include "auth.h"
+#include "rows.h"
 #include "sad.h"
 #include "scm_client.h"
 #include "store.h"
 #include "x509.h"
+#include "audit.h"
 
 Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
 {
@@ -35,6 +41,10 @@ Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
 	Inkan__Status st = INKAN__STATUS__INVALID_REQUEST;
 	int r;
 
+	if (!audit_ready()) {           /* issue 5: no change without its record */
+		st = INKAN__STATUS__AUDIT_UNAVAILABLE;
+		goto out;
+	}
 	if (!sam_auth_username_ok(req->username)) {
 		srv_detail(c, "user name: 1..64 of A-Z a-z 0-9 . _ @ -");
 		goto out;
@@ -75,20 +85,21 @@ Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
 	snprintf(uri, 256, "otpauth://totp/inkan:%s?secret=%s&issuer=inkan"
 	    "&algorithm=SHA1&digits=6&period=30", req->username, b32);
 
-	r = sam_store_user_add(core->store, req->username, pw_hash, pin_hash,
-	    totp, SAM_TOTP_SECRET_LEN, core->now(), NULL);
-	if (r == -EEXIST) {
-		st = INKAN__STATUS__EXISTS;
-		goto out;
-	}
-	if (r < 0)
+	sam_notes_begin(app);
+	st = sam_rows_user_add(core, req->username, pw_hash, pin_hash, totp,
+	    SAM_TOTP_SECRET_LEN, core->now(), NULL);
+	sam_notes_end(app, "user add", req->username);
+	if (st != INKAN__STATUS__OK)
 		goto out;
 	rep.username = req->username;
 	rep.totp_secret_b32 = b32;
 	rep.otpauth_uri = uri;
-	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	audit_user_add(c, req->username, INKAN__STATUS__OK);   /* issue 5 */
+	st = audit_reply_secret(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
 	    INKAN__STATUS__OK;
 out:
+	if (st != INKAN__STATUS__OK)
+		audit_user_add(c, req->username, st);           /* issue 5 */
 	sam_wipe_bin(&req->password);
 	sam_wipe_bin(&req->pin);
 	if (b32_tmp) {
@@ -284,6 +295,8 @@ Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *
 		srv_detail(c, "need a valid user name, key type and CN (1..64 characters)");
 		return INKAN__STATUS__INVALID_REQUEST;
 	}
+	if (!audit_ready())             /* issue 5: no key without its record */
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
 	if (!(u = sodium_malloc(sizeof *u)))
 		return INKAN__STATUS__INTERNAL;
 	r = sam_store_user_by_name(core->store, req->username, u);
@@ -324,19 +337,31 @@ Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *
 		why = "CSR from SCM does not verify";
 		goto out;
 	}
-	if (sam_store_cred_add(core->store, id, u->id, req->key_type, key_id,
-	    kg->spki.data, kg->spki.len, core->now()) < 0) {
+	sam_notes_begin(app);
+	st = sam_rows_cred_add(core, u, id, req->key_type, key_id,
+	    kg->spki.data, kg->spki.len, core->now());
+	sam_notes_end(app, "credential create", u->name);
+	if (st != INKAN__STATUS__OK) {
 		why = "store";
 		goto out;
 	}
 	key_made = false;      /* recorded: the key now belongs to a credential */
 	rep.credential_id = id;
 	rep.csr = cs->csr;
-	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	audit_keygen(c, req->username, id, req->key_type, INKAN__STATUS__OK,
+	    NULL);                                              /* issue 5 */
+	st = audit_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
 	    INKAN__STATUS__OK;
 out:
-	if (key_made && sam_req_destroy(&app->scm, key_id) != INKAN__STATUS__OK)
-		log_err("admin: could not destroy unused key %s", id);
+	if (st != INKAN__STATUS__OK)
+		audit_keygen(c, req->username, NULL, req->key_type, st, why);
+	if (key_made) {
+		bool gone = sam_req_destroy(&app->scm, key_id) ==
+		    INKAN__STATUS__OK;
+		audit_key_destroy(c, id, gone, "unused");       /* issue 5 */
+		if (!gone)
+			log_err("admin: could not destroy unused key %s", id);
+	}
 	if (st == INKAN__STATUS__OK)
 		log_info("admin: credential created user=%s cred=%s type=%d",
 		    req->username, id, (int)req->key_type);
@@ -362,11 +387,14 @@ Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *
 	const Inkan__CredImportReq *req = (const Inkan__CredImportReq *)m;
 	Inkan__CredImportRep rep = INKAN__CRED_IMPORT_REP__INIT;
 	struct sam_cert_info ci = { 0 };
-	struct sam_cred cred = { 0 };
+	struct sam_cred cred = { 0 }, upd;
+	uint8_t mac[SAM_MAC_LEN];
 	X509 *x = NULL;
 	char to[16];
 	Inkan__Status st;
 
+	if (!audit_ready())     /* issue 5: no change without its record */
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
 	if (!sam_cred_id_ok(req->credential_id))
 		return INKAN__STATUS__NOT_FOUND;
 	if (sam_store_cred_get(store, req->credential_id, &cred) < 0)
@@ -399,12 +427,29 @@ Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *
 		goto out;
 	}
 
+	/* The new row, MACed; a credential the security officer disabled
+	 * stays disabled (only the SO enables it again). */
+	upd = cred;
+	upd.cert = req->certificate.data;
+	upd.cert_len = req->certificate.len;
+	upd.subject_dn = ci.subject_dn;
+	upd.issuer_dn = ci.issuer_dn;
+	upd.serial_hex = ci.serial_hex;
+	upd.not_before = ci.not_before;
+	upd.not_after = ci.not_after;
+	upd.status = cred.status == SAM_CRED_DISABLED ? SAM_CRED_DISABLED :
+	    SAM_CRED_ENABLED;
+	sam_notes_begin(app);
+	st = sam_rows_cred_remac(&app->core, &cred, &upd, mac);
+	sam_notes_end(app, "certificate import", "-");
+	if (st != INKAN__STATUS__OK)
+		goto out;
 	st = INKAN__STATUS__INTERNAL;
 	if (sam_store_begin(store) < 0)
 		goto out;
 	if (sam_store_cred_set_cert(store, cred.id, req->certificate.data,
 	    req->certificate.len, ci.subject_dn, ci.issuer_dn, ci.serial_hex,
-	    ci.not_before, ci.not_after) < 0 ||
+	    ci.not_before, ci.not_after, upd.status, mac) < 0 ||
 	    sam_store_chain_clear(store, cred.id) < 0)
 		goto rollback;
 	for (size_t i = 0; i < req->n_chain; i++)
@@ -416,12 +461,16 @@ Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *
 	sam_gtime(ci.not_after, to);
 	rep.subject_dn = ci.subject_dn;
 	rep.valid_to = to;
-	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	audit_cert_import(c, cred.id, ci.serial_hex, ci.issuer_dn, ci.subject_dn,
+	    to, INKAN__STATUS__OK);                             /* issue 5 */
+	st = audit_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
 	    INKAN__STATUS__OK;
 	goto out;
 rollback:
 	sam_store_rollback(store);
 out:
+	if (st != INKAN__STATUS__OK)
+		audit_cert_import(c, cred.id, NULL, NULL, NULL, NULL, st);
 	if (st == INKAN__STATUS__OK)
 		log_info("admin: certificate imported cred=%s serial=%s "
 		    "chain=%zu", cred.id, ci.serial_hex, req->n_chain);
@@ -431,5 +480,223 @@ out:
 	X509_free(x);
 	sam_cert_info_clear(&ci);
 	sam_cred_clear(&cred);
+	return st;
+}
+
+/* ---- security officer ---------------------------------------------------- */
+
+/* The credential of an SO request, its row MAC checked. */
+static Inkan__Status so_cred(struct sam_app *app, const char *id,
+    struct sam_cred *cred)
+{
+	struct sam_macb b;
+	uint8_t d[32];
+	char what[80];
+	Inkan__Status st;
+
+	memset(cred, 0, sizeof *cred);
+	if (!sam_cred_id_ok(id))
+		return INKAN__STATUS__NOT_FOUND;
+	if (sam_store_cred_get(app->core.store, id, cred) < 0)
+		return INKAN__STATUS__NOT_FOUND;
+	sam_row_cred(cred, d);
+	sam_rows_what_cred(cred->id, what);
+	sam_macb_init(&b);
+	sam_macb_check(&b, d, cred->has_mac ? cred->mac : NULL, what);
+	sam_notes_begin(app);
+	st = sam_macb_run(&app->core, &b);
+	sam_notes_end(app, "security officer request", "-");
+	if (st != INKAN__STATUS__OK)
+		sam_cred_clear(cred);
+	return st;
+}
+
+Inkan__Status sam_answer_user_unlock(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	struct sam_core *core = &app->core;
+	const Inkan__UserUnlockReq *req = (const Inkan__UserUnlockReq *)m;
+	Inkan__UserUnlockRep rep = INKAN__USER_UNLOCK_REP__INIT;
+	struct sam_cred cred;
+	struct sam_user *u;
+	bool by_name = req->username && *req->username;
+	bool by_cred = req->credential_id && *req->credential_id;
+	Inkan__Status st;
+	int r;
+
+	if (by_name == by_cred) {
+		srv_detail(c, "give exactly one of user name and credential");
+		return INKAN__STATUS__INVALID_REQUEST;
+	}
+	if (by_name && !sam_auth_username_ok(req->username))
+		return INKAN__STATUS__INVALID_REQUEST;
+	if (!(u = sodium_malloc(sizeof *u)))
+		return INKAN__STATUS__INTERNAL;
+	if (by_cred) {
+		/* the lock is the signer's: unlock the credential's owner */
+		st = so_cred(app, req->credential_id, &cred);
+		if (st != INKAN__STATUS__OK)
+			goto out;
+		r = sam_store_user_by_id(core->store, cred.user_id, u);
+		sam_cred_clear(&cred);
+	} else {
+		r = sam_store_user_by_name(core->store, req->username, u);
+	}
+	st = r == -ENOENT ? INKAN__STATUS__NOT_FOUND : INKAN__STATUS__INTERNAL;
+	if (r < 0)
+		goto out;
+	st = INKAN__STATUS__INTERNAL;
+	if (sam_store_user_failures(core->store, u->id, 0, 0) < 0)
+		goto out;
+	rep.username = u->name;
+	rep.was_locked = u->locked_until > core->now();
+	rep.failures = u->failures < 0 ? 0 : u->failures > UINT32_MAX ?
+	    UINT32_MAX : (uint32_t)u->failures;
+	log_warn("unlock: user=%s unlocked by the security officer (peer uid "
+	    "%u); was %s, %u consecutive failures", u->name,
+	    (unsigned)c->cred.uid, rep.was_locked ? "locked" : "not locked",
+	    rep.failures);
+	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	    INKAN__STATUS__OK;
+out:
+	if (st != INKAN__STATUS__OK)
+		log_warn("so: unlock failed: %s", sam_status_name(st));
+	sodium_free(u);
+	return st;
+}
+
+Inkan__Status sam_answer_cred_state(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	struct sam_store *store = app->core.store;
+	const Inkan__CredStateReq *req = (const Inkan__CredStateReq *)m;
+	Inkan__CredStateRep rep = INKAN__CRED_STATE_REP__INIT;
+	struct sam_cred cred, upd;
+	uint8_t mac[SAM_MAC_LEN];
+	Inkan__Status st;
+
+	st = so_cred(app, req->credential_id, &cred);
+	if (st != INKAN__STATUS__OK)
+		return st;
+	if (req->enabled && !cred.cert) {
+		srv_detail(c, "no certificate imported yet");
+		st = INKAN__STATUS__INVALID_REQUEST;
+		goto out;
+	}
+	upd = cred;
+	upd.status = req->enabled ? SAM_CRED_ENABLED : SAM_CRED_DISABLED;
+	sam_notes_begin(app);
+	st = sam_rows_cred_remac(&app->core, &cred, &upd, mac);
+	sam_notes_end(app, "credential state", "-");
+	if (st != INKAN__STATUS__OK)
+		goto out;
+	st = INKAN__STATUS__INTERNAL;
+	if (sam_store_begin(store) < 0)
+		goto out;
+	/* Disabling also ends every SAD issued for the credential: enabling
+	 * it again does not bring them back. */
+	if (sam_store_cred_set_status(store, cred.id, upd.status, mac) < 0 ||
+	    (!req->enabled && sam_store_sad_del_by_cred(store, cred.id) < 0)) {
+		sam_store_rollback(store);
+		goto out;
+	}
+	if (sam_store_commit(store) < 0)
+		goto out;
+	rep.credential_id = cred.id;
+	rep.enabled = req->enabled;
+	log_warn("so: credential %s %s by the security officer (peer uid %u)",
+	    cred.id, req->enabled ? "enabled" : "disabled (its SADs deleted)",
+	    (unsigned)c->cred.uid);
+	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	    INKAN__STATUS__OK;
+out:
+	if (st != INKAN__STATUS__OK)
+		log_warn("so: credential %s state change failed: %s", cred.id,
+		    sam_status_name(st));
+	sam_cred_clear(&cred);
+	return st;
+}
+
+Inkan__Status sam_answer_cred_multisign(struct srv_ctx *c,
+    const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	const Inkan__CredMultisignReq *req = (const Inkan__CredMultisignReq *)m;
+	Inkan__CredMultisignRep rep = INKAN__CRED_MULTISIGN_REP__INIT;
+	struct sam_cred cred, upd;
+	uint8_t mac[SAM_MAC_LEN];
+	Inkan__Status st;
+
+	if (req->multisign > SAM_HASHES_MAX) {
+		srv_detail(c, "multisign: 0 (service default) to %d",
+		    SAM_HASHES_MAX);
+		return INKAN__STATUS__INVALID_REQUEST;
+	}
+	st = so_cred(app, req->credential_id, &cred);
+	if (st != INKAN__STATUS__OK)
+		return st;
+	upd = cred;
+	upd.multisign = req->multisign;
+	sam_notes_begin(app);
+	st = sam_rows_cred_remac(&app->core, &cred, &upd, mac);
+	sam_notes_end(app, "credential multisign", "-");
+	if (st != INKAN__STATUS__OK)
+		goto out;
+	if (sam_store_cred_set_multisign(app->core.store, cred.id,
+	    req->multisign, mac) < 0) {
+		st = INKAN__STATUS__INTERNAL;
+		goto out;
+	}
+	rep.multisign = req->multisign;
+	rep.effective = sam_cred_multisign(&app->core, &upd);
+	log_warn("so: credential %s multisign set to %u (effective %u%s) by "
+	    "the security officer (peer uid %u)", cred.id, req->multisign,
+	    rep.effective, rep.effective == 1 ? ": no multi-hash batches" : "",
+	    (unsigned)c->cred.uid);
+	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	    INKAN__STATUS__OK;
+out:
+	sam_cred_clear(&cred);
+	return st;
+}
+
+static int count_id(void *arg, const char *id)
+{
+	(void)id;
+	(*(uint32_t *)arg)++;
+	return 0;
+}
+
+Inkan__Status sam_answer_user_show(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	const Inkan__UserShowReq *req = (const Inkan__UserShowReq *)m;
+	Inkan__UserShowRep rep = INKAN__USER_SHOW_REP__INIT;
+	struct sam_user *u;
+	uint32_t n = 0;
+	Inkan__Status st = INKAN__STATUS__INTERNAL;
+	int r;
+
+	if (!sam_auth_username_ok(req->username))
+		return INKAN__STATUS__INVALID_REQUEST;
+	if (!(u = sodium_malloc(sizeof *u)))
+		return INKAN__STATUS__INTERNAL;
+	r = sam_store_user_by_name(app->core.store, req->username, u);
+	if (r == -ENOENT)
+		st = INKAN__STATUS__NOT_FOUND;
+	if (r < 0 || sam_store_cred_ids(app->core.store, u->id, count_id,
+	    &n) < 0)
+		goto out;
+	rep.username = u->name;
+	rep.failures = u->failures < 0 ? 0 : u->failures > UINT32_MAX ?
+	    UINT32_MAX : (uint32_t)u->failures;
+	rep.locked = u->locked_until > app->core.now();
+	rep.locked_until = !rep.locked ? 0 :
+	    u->locked_until == SAM_LOCK_FOREVER ? -1 : u->locked_until;
+	rep.credentials = n;
+	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	    INKAN__STATUS__OK;
+out:
+	sodium_free(u);
 	return st;
 }

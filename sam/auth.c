@@ -7,6 +7,7 @@
 #include <liboath/oath.h>
 
 #include "auth.h"
+#include "rows.h"
 
 int sam_auth_init(struct sam_core *core, bool moderate)
 {
@@ -123,10 +124,12 @@ Inkan__Status sam_auth_login(struct sam_core *core, const char *username,
     uint32_t *expires_in)
 {
 	struct sam_user *u;
-	uint8_t th[32];
+	struct sam_macb b;
+	uint8_t th[32], du[32], dt[32];
+	char what[80];
 	Inkan__Status st = INKAN__STATUS__AUTH_FAILED;
-	int64_t now;
-	int r;
+	int64_t now, expires;
+	int slot, r;
 
 	if (!sam_auth_username_ok(username) || !password ||
 	    password->len == 0 || password->len > SAM_LOGIN_PW_MAX)
@@ -134,55 +137,119 @@ Inkan__Status sam_auth_login(struct sam_core *core, const char *username,
 	u = sodium_malloc(sizeof *u);
 	if (!u)
 		return INKAN__STATUS__INTERNAL;
+	sam_macb_init(&b);
 	r = sam_store_user_by_name(core->store, username, u);
 	if (r == -ENOENT) {
+		/* Same work as for a known user: one MAC round trip, one
+		 * Argon2id run. */
+		randombytes_buf(dt, sizeof dt);
+		sam_macb_new(&b, dt);
+		st = sam_macb_run(core, &b);
 		(void)sam_auth_verify(core->dummy_hash, password->data,
 		    password->len);
+		if (st == INKAN__STATUS__OK)
+			st = INKAN__STATUS__AUTH_FAILED;
 		goto out;
 	}
 	if (r < 0) {
 		st = INKAN__STATUS__INTERNAL;
 		goto out;
 	}
-	if (!sam_auth_verify(u->pw_hash, password->data, password->len))
-		goto out;
-
-	(void)sam_auth_purge(core);
 	now = core->now();
+	expires = now + (int64_t)core->token_lifetime;
 	sam_auth_random_string(token_out);
 	sam_auth_digest(token_out, th);
-	r = sam_store_token_add(core->store, th, u->id,
-	    now + (int64_t)core->token_lifetime, now);
+	sam_row_user(u, du);
+	sam_row_token(th, u->id, expires, dt);
+	sam_rows_what_user(u->id, u->name, what);
+	sam_macb_check(&b, du, u->has_mac ? u->mac : NULL, what);
+	slot = sam_macb_new(&b, dt);
+	st = sam_macb_run(core, &b);
+	if (st != INKAN__STATUS__OK)
+		goto fail;
+	st = INKAN__STATUS__AUTH_FAILED;
+	if (!sam_auth_verify(u->pw_hash, password->data, password->len))
+		goto fail;
+
+	(void)sam_auth_purge(core);
+	r = sam_store_token_add(core->store, th, u->id, expires, now,
+	    b.out[slot]);
 	if (r < 0) {
-		sodium_memzero(token_out, SAM_TOKEN_LEN + 1);
 		st = INKAN__STATUS__INTERNAL;
-		goto out;
+		goto fail;
 	}
 	*expires_in = core->token_lifetime;
 	st = INKAN__STATUS__OK;
+	goto out;
+fail:
+	sodium_memzero(token_out, SAM_TOKEN_LEN + 1);
 out:
 	sodium_free(u);
 	return st;
 }
 
-Inkan__Status sam_auth_token(struct sam_core *core, const char *token,
-    struct sam_who *who)
+Inkan__Status sam_auth_issue_token(struct sam_core *core, int64_t user_id,
+    char *token_out, uint32_t *expires_in)
 {
-	int64_t expires;
+	struct sam_macb b;
+	uint8_t th[32], dt[32];
+	int64_t now = core->now();
+	int64_t expires = now + (int64_t)core->token_lifetime;
+	Inkan__Status st;
+
+	sam_auth_random_string(token_out);
+	sam_auth_digest(token_out, th);
+	sam_row_token(th, user_id, expires, dt);
+	sam_macb_init(&b);
+	sam_macb_new(&b, dt);
+	st = sam_macb_run(core, &b);
+	if (st == INKAN__STATUS__OK && sam_store_token_add(core->store, th,
+	    user_id, expires, now, b.out[0]) < 0)
+		st = INKAN__STATUS__INTERNAL;
+	if (st != INKAN__STATUS__OK) {
+		sodium_memzero(token_out, SAM_TOKEN_LEN + 1);
+		return st;
+	}
+	*expires_in = core->token_lifetime;
+	return INKAN__STATUS__OK;
+}
+
+Inkan__Status sam_auth_token(struct sam_core *core, const char *token,
+    struct sam_who *who, struct sam_macb *b)
+{
+	struct sam_token_row t;
+	struct sam_macb own;
+	uint8_t d[32];
+	char what[80];
+	Inkan__Status st;
 	int r;
 
 	memset(who, 0, sizeof *who);
 	if (!sam_auth_string_ok(token))
 		return INKAN__STATUS__INVALID_TOKEN;
 	sam_auth_digest(token, who->token_hash);
-	r = sam_store_token_get(core->store, who->token_hash, &who->user_id,
-	    &expires, who->name);
+	r = sam_store_token_get(core->store, who->token_hash, &t);
 	if (r == -ENOENT)
 		return INKAN__STATUS__INVALID_TOKEN;
 	if (r < 0)
 		return INKAN__STATUS__INTERNAL;
-	if (expires <= core->now())
+	if (t.expires <= core->now())
 		return INKAN__STATUS__INVALID_TOKEN;
+	sam_row_token(who->token_hash, t.user_id, t.expires, d);
+	snprintf(what, sizeof what, "access token of user %lld (%.40s)",
+	    (long long)t.user_id, t.name);
+	if (!b) {
+		sam_macb_init(&own);
+		sam_macb_check(&own, d, t.has_mac ? t.mac : NULL, what);
+		st = sam_macb_run(core, &own);
+		if (st != INKAN__STATUS__OK)
+			return st;
+	} else if (sam_macb_check(b, d, t.has_mac ? t.mac : NULL, what) < 0) {
+		return INKAN__STATUS__INTERNAL;
+	}
+	who->user_id = t.user_id;
+	who->token_expires = t.expires;
+	memcpy(who->name, t.name, sizeof who->name);
 	return INKAN__STATUS__OK;
 }
 

@@ -41,16 +41,27 @@ struct sam_who {
 	int64_t user_id;
 	char name[SAM_NAME_MAX + 1];
 	uint8_t token_hash[32];
+	int64_t token_expires;
 };
 
+struct sam_macb;
+
 /* LOGIN: OK with a new token (token_out: SAM_TOKEN_LEN + 1 bytes, ideally
- * sodium_malloc'd) or AUTH_FAILED / INVALID_REQUEST / INTERNAL. */
+ * sodium_malloc'd) or AUTH_FAILED / INVALID_REQUEST / INTERNAL, INTEGRITY
+ * (the user row failed its MAC) or UNAVAILABLE (no MAC service). The user
+ * row's MAC check and the new token's MAC are one round trip. */
 Inkan__Status sam_auth_login(struct sam_core *core, const char *username,
     const ProtobufCBinaryData *password, char *token_out,
     uint32_t *expires_in);
-/* Access token -> caller: OK or INVALID_TOKEN. */
+/* Access token -> caller: OK or INVALID_TOKEN. The token row's MAC check
+ * is queued on b, to be run with the request's other checks before anything
+ * is decided; b NULL runs it at once (then also INTEGRITY / UNAVAILABLE). */
 Inkan__Status sam_auth_token(struct sam_core *core, const char *token,
-    struct sam_who *who);
+    struct sam_who *who, struct sam_macb *b);
+/* A new access token for a user whose factors the caller has checked (login
+ * and the OAuth2 flow): token row with its MAC. token_out as for login. */
+Inkan__Status sam_auth_issue_token(struct sam_core *core, int64_t user_id,
+    char *token_out, uint32_t *expires_in);
 /* Deletes the token and every SAD issued under it. OK even if unknown. */
 Inkan__Status sam_auth_revoke(struct sam_core *core, const char *token);
 /* Drops expired tokens and long-expired SADs. */

@@ -38,8 +38,30 @@
 #define SAM_SAD_PURGE_GRACE 3600    /* keep expired SADs this long: SAD_EXPIRED, not SAD_INVALID */
 #define SAM_LOCK_AFTER 5            /* consecutive PIN/OTP failures before a lock */
 #define SAM_LOCK_SECONDS 300
+#define SAM_LOCK_AFTER_MAX 100
+#define SAM_LOCK_SECONDS_MAX (366 * 86400)
+#define SAM_LOCK_FOREVER INT64_MAX  /* locked_until: until an operator unlocks */
+#define SAM_MAC_LEN 32              /* HMAC-SHA256 row MACs (rows.h) */
+#define SAM_MAC_BATCH_MAX 8         /* row MACs in one request to inkan-scm */
+#define SAM_ALERT_MAX 200
 
 struct sam_store;
+
+/* Row MACs (issue 3): HMAC-SHA256 with a key that never leaves the HSM,
+ * computed by inkan-scm in the daemon and by a local key in unit tests.
+ * 0, -EAGAIN (the MAC service is unreachable: retry later) or -errno. */
+typedef int (*sam_mac_fn)(void *arg, const uint8_t (*in)[SAM_MAC_LEN],
+    size_t n, uint8_t (*out)[SAM_MAC_LEN]);
+
+/* What one request left for the daemon layer to log (library code does not
+ * log): a row that failed its MAC, a lock that was just set. Cleared by the
+ * handlers before each request. */
+struct sam_notes {
+	char alert[SAM_ALERT_MAX];          /* non-empty: integrity ALERT */
+	bool locked;                        /* this request locked the signer */
+	int64_t failures;
+	int64_t locked_until;
+};
 
 /* What the SAD and factor rules need: nothing from the sockets. */
 struct sam_core {
@@ -51,22 +73,45 @@ struct sam_core {
 	unsigned long long kdf_ops;         /* Argon2id limits for new hashes */
 	size_t kdf_mem;
 	unsigned lock_after;                /* 0 = never lock */
-	unsigned lock_seconds;
+	unsigned lock_seconds;              /* 0 = until an operator unlocks */
 	char dummy_hash[SAM_PWHASH_MAX];    /* verified for unknown users at login */
+	sam_mac_fn mac;                     /* row MACs; NULL: every check fails */
+	void *mac_arg;
+	struct sam_notes notes;
+};
+
+/* One operator role (issue 3 item 8): its own socket, admitted by uid list
+ * and/or Unix group (the peer's primary or supplementary groups). */
+struct sam_role {
+	const char *name;                   /* "administrator" ... */
+	const char *key;                    /* config key prefix: "admin" */
+	unsigned peer;                      /* PEER_ADMIN / PEER_SO / PEER_AUDITOR */
+	char *socket;
+	uid_t uids[SRV_MAX_UIDS];
+	int n_uids;
+	gid_t gid;
+	bool gid_set;
+	bool default_self;                  /* no uid/group set: the SAM's own uid */
+	int fd;
 };
 
 struct sam_config {
 	char *signer_socket;
-	char *admin_socket;
 	char *scm_socket;
 	char *database;
-	unsigned sic_uid, admin_uid;
-	bool sic_uid_set, admin_uid_set;
+	unsigned sic_uid;
+	bool sic_uid_set;
+	struct sam_role admin, so, auditor;
 	unsigned sad_lifetime;
 	unsigned token_lifetime;
 	unsigned multisign;
+	unsigned lock_after;
+	unsigned lock_seconds;
 	bool key_backup;
 	bool kdf_moderate;
+	/* test only (test_fault = WHERE:SECONDS): hold a sign request at one
+	 * point so that a test can kill a process there; off by default */
+	unsigned fault_after_reserve, fault_after_scm;
 };
 
 /* One persistent connection to inkan-scm. */
@@ -83,7 +128,7 @@ struct sam_app {
 	struct sam_core core;
 	struct sam_scm scm;
 	int signer_fd;
-	int admin_fd;
+	unsigned fault_after_reserve, fault_after_scm;
 };
 
 /* signer.c — requests from inkan-sic (PEER_SIC) */
@@ -93,6 +138,7 @@ Inkan__Status sam_answer_list(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_cred_info(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_authorize(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_extend(struct srv_ctx *c, const ProtobufCMessage *m);
 
 /* admin.c — requests from inkanctl (PEER_ADMIN) */
 Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m);
@@ -100,6 +146,15 @@ Inkan__Status sam_answer_user_list(struct srv_ctx *c, const ProtobufCMessage *m)
 Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_cred_list(struct srv_ctx *c, const ProtobufCMessage *m);
+/* admin.c — security officer (PEER_SO) and shared lookups */
+Inkan__Status sam_answer_user_unlock(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_cred_state(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_cred_multisign(struct srv_ctx *c, const ProtobufCMessage *m);
+Inkan__Status sam_answer_user_show(struct srv_ctx *c, const ProtobufCMessage *m);
+
+/* signer.c — per-request notes of the core (integrity alerts, locks) */
+void sam_notes_begin(struct sam_app *app);
+void sam_notes_end(struct sam_app *app, const char *op, const char *user);
 
 /* Overwrite a secret field of an unpacked request once it has been used
  * (the server frees the message; this keeps the bytes from lingering). */

@@ -168,3 +168,66 @@ Inkan__Status sam_req_destroy(struct sam_scm *s, const uint8_t *key_id)
 		protobuf_c_message_free_unpacked(m, NULL);
 	return st;
 }
+
+Inkan__Status sam_req_mac(struct sam_scm *s, const uint8_t (*in)[32],
+    size_t n, uint8_t (*out)[32])
+{
+	Inkan__MacReq req = INKAN__MAC_REQ__INIT;
+	ProtobufCBinaryData v[SAM_MAC_BATCH_MAX];
+	Inkan__MacRep *rep;
+	ProtobufCMessage *m;
+	Inkan__Status st;
+
+	if (n == 0 || n > SAM_MAC_BATCH_MAX)
+		return INKAN__STATUS__INTERNAL;
+	for (size_t i = 0; i < n; i++) {
+		v[i].data = (uint8_t *)in[i];
+		v[i].len = 32;
+	}
+	req.n_inputs = n;
+	req.inputs = v;
+	st = call(s, INKAN__MSG_TYPE__CRYPTO_MAC_REQ, &req.base,
+	    &inkan__mac_rep__descriptor, &m);
+	if (st != INKAN__STATUS__OK)
+		return st;
+	rep = (Inkan__MacRep *)m;
+	if (rep->n_macs != n)
+		st = INKAN__STATUS__INTERNAL;
+	for (size_t i = 0; st == INKAN__STATUS__OK && i < n; i++) {
+		if (rep->macs[i].len != 32)
+			st = INKAN__STATUS__INTERNAL;
+		else
+			memcpy(out[i], rep->macs[i].data, 32);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	return st;
+}
+
+/* issue 5: audit checkpoints and the audit public key */
+Inkan__Status sam_req_audit_sign(struct sam_scm *s, uint64_t seq,
+    const uint8_t head[32], Inkan__AuditSignRep **rep)
+{
+	Inkan__AuditSignReq req = INKAN__AUDIT_SIGN_REQ__INIT;
+	ProtobufCMessage *m;
+	Inkan__Status st;
+
+	req.seq = seq;
+	req.head.data = (uint8_t *)head;
+	req.head.len = 32;
+	st = call(s, INKAN__MSG_TYPE__CRYPTO_AUDIT_SIGN_REQ, &req.base,
+	    &inkan__audit_sign_rep__descriptor, &m);
+	*rep = (Inkan__AuditSignRep *)m;
+	return st;
+}
+
+Inkan__Status sam_req_audit_key(struct sam_scm *s, Inkan__AuditKeyRep **rep)
+{
+	Inkan__AuditKeyReq req = INKAN__AUDIT_KEY_REQ__INIT;
+	ProtobufCMessage *m;
+	Inkan__Status st;
+
+	st = call(s, INKAN__MSG_TYPE__CRYPTO_AUDIT_PUBKEY_REQ, &req.base,
+	    &inkan__audit_key_rep__descriptor, &m);
+	*rep = (Inkan__AuditKeyRep *)m;
+	return st;
+}

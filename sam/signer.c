@@ -1,10 +1,14 @@
 /* signer.c — inkan-sam's answers to inkan-sic (signer socket, PEER_SIC).
  * SECURITY: the SIC is untrusted; every field is re-validated by the rules in
  * auth.c / sad.c before anything happens. Secrets that pass through here
- * (password, PIN, OTP, token, SAD) are wiped after use and never logged. */
+ * (password, PIN, OTP, token, SAD) are wiped after use and never logged.
+ * A signature leaves only after its hashes were marked signed in the
+ * database (reserve -> SCM -> commit -> reply); a row that fails its MAC is
+ * refused with an ALERT line. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -14,6 +18,7 @@
 #include "scm_client.h"
 #include "store.h"
 #include "x509.h"
+#include "audit.h"
 
 void sam_wipe_bin(const ProtobufCBinaryData *b)
 {
@@ -28,6 +33,44 @@ const char *sam_status_name(Inkan__Status st)
 	const ProtobufCEnumValue *v =
 	    protobuf_c_enum_descriptor_get_value(&inkan__status__descriptor, st);
 	return v ? v->name : "?";
+}
+
+void sam_notes_begin(struct sam_app *app)
+{
+	memset(&app->core.notes, 0, sizeof app->core.notes);
+}
+
+void sam_notes_end(struct sam_app *app, const char *op, const char *user)
+{
+	struct sam_notes *n = &app->core.notes;
+
+	if (n->alert[0])
+		log_err("ALERT integrity: %s; %s refused (user=%s)", n->alert, op,
+		    user && *user ? user : "-");
+	if (n->locked) {
+		if (n->locked_until == SAM_LOCK_FOREVER)
+			log_warn("lock: user=%s locked after %lld consecutive "
+			    "failures, until an operator unlocks", user,
+			    (long long)n->failures);
+		else
+			log_warn("lock: user=%s locked after %lld consecutive "
+			    "failures, for %lld s", user, (long long)n->failures,
+			    (long long)(n->locked_until - app->core.now()));
+	}
+	memset(n, 0, sizeof *n);
+}
+
+/* Test-only fault injection (INKAN_TEST_FAULT, see main.c): hold the
+ * request here so that a test can kill a process at this point. */
+static void fault_pause(unsigned seconds, const char *where)
+{
+	struct timespec ts = { .tv_sec = (time_t)seconds };
+
+	if (!seconds)
+		return;
+	log_warn("TEST FAULT: pausing %u s %s", seconds, where);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 /* A user name fit for a log line: only if it passes the name rule. */
@@ -50,6 +93,11 @@ Inkan__Status sam_answer_login(struct srv_ctx *c, const ProtobufCMessage *m)
 	uint32_t expires_in = 0;
 	char *tok;
 
+	sam_notes_begin(app);
+	if (!audit_ready()) {           /* issue 5: no token without its record */
+		sam_wipe_bin(&req->password);
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
+	}
 	tok = sodium_malloc(SAM_TOKEN_LEN + 1);
 	if (!tok) {
 		sam_wipe_bin(&req->password);
@@ -58,10 +106,11 @@ Inkan__Status sam_answer_login(struct srv_ctx *c, const ProtobufCMessage *m)
 	st = sam_auth_login(&app->core, req->username, &req->password, tok,
 	    &expires_in);
 	sam_wipe_bin(&req->password);
+	audit_login(c, req->username, st);                      /* issue 5 */
 	if (st == INKAN__STATUS__OK) {
 		rep.access_token = tok;
 		rep.expires_in = expires_in;
-		if (srv_reply(c, &rep.base) < 0)
+		if (audit_release(c, &rep.base, true) < 0)      /* issue 5 */
 			st = INKAN__STATUS__INTERNAL;
 	}
 	if (st == INKAN__STATUS__OK)
@@ -69,6 +118,7 @@ Inkan__Status sam_answer_login(struct srv_ctx *c, const ProtobufCMessage *m)
 	else
 		log_warn("login failed user=%s: %s", log_name(req->username),
 		    sam_status_name(st));
+	sam_notes_end(app, "login", log_name(req->username));
 	sodium_free(tok);
 	return st;
 }
@@ -81,6 +131,7 @@ Inkan__Status sam_answer_revoke(struct srv_ctx *c, const ProtobufCMessage *m)
 	Inkan__Status st;
 
 	st = sam_auth_revoke(&app->core, req->access_token);
+	audit_revoke(c, st);                                    /* issue 5 */
 	if (st != INKAN__STATUS__OK)
 		return st;
 	log_info("token revoked");
@@ -118,7 +169,9 @@ Inkan__Status sam_answer_list(struct srv_ctx *c, const ProtobufCMessage *m)
 	struct sam_who who;
 	Inkan__Status st;
 
-	st = sam_auth_token(&app->core, req->access_token, &who);
+	sam_notes_begin(app);
+	st = sam_auth_token(&app->core, req->access_token, &who, NULL);
+	sam_notes_end(app, "list", who.name);
 	if (st != INKAN__STATUS__OK)
 		return st;
 	if (sam_store_cred_ids(app->core.store, who.user_id, collect_id, &l) < 0)
@@ -172,11 +225,21 @@ Inkan__Status sam_answer_cred_info(struct srv_ctx *c, const ProtobufCMessage *m)
 	size_t n_algos;
 	Inkan__Status st;
 
-	st = sam_auth_token(&app->core, req->access_token, &who);
-	if (st != INKAN__STATUS__OK)
-		return st;
-	st = sam_sad_cred(&app->core, who.user_id, req->credential_id, false,
-	    &cred);
+	struct sam_macb b;
+
+	sam_notes_begin(app);
+	sam_macb_init(&b);
+	st = sam_auth_token(&app->core, req->access_token, &who, &b);
+	if (st == INKAN__STATUS__OK) {
+		st = sam_sad_cred(&app->core, who.user_id, req->credential_id,
+		    false, &cred, &b);
+		if (st == INKAN__STATUS__OK) {
+			st = sam_macb_run(&app->core, &b);
+			if (st != INKAN__STATUS__OK)
+				sam_cred_clear(&cred);
+		}
+	}
+	sam_notes_end(app, "credential info", who.name);
 	if (st != INKAN__STATUS__OK)
 		return st;
 
@@ -187,7 +250,7 @@ Inkan__Status sam_answer_cred_info(struct srv_ctx *c, const ProtobufCMessage *m)
 	rep.n_sign_algos = n_algos;
 	rep.key_bits = sam_algo_key_bits(cred.key_type);
 	rep.curve_oid = (char *)sam_algo_curve_oid(cred.key_type);
-	rep.multisign = app->core.multisign;
+	rep.multisign = sam_cred_multisign(&app->core, &cred);
 	if (cred.cert) {
 		if (collect_der(&certs, cred.cert, cred.cert_len) < 0 ||
 		    sam_store_chain_get(app->core.store, cred.id, collect_der,
@@ -225,16 +288,23 @@ Inkan__Status sam_answer_authorize(struct srv_ctx *c, const ProtobufCMessage *m)
 	Inkan__Status st;
 	char *sad;
 
+	sam_notes_begin(app);
+	sad = NULL;
+	if (!audit_ready()) {           /* issue 5: no SAD without its record */
+		st = INKAN__STATUS__AUDIT_UNAVAILABLE;
+		goto out;
+	}
 	sad = sodium_malloc(SAM_TOKEN_LEN + 1);
 	if (!sad) {
 		st = INKAN__STATUS__INTERNAL;
 		goto out;
 	}
 	st = sam_sad_authorize(&app->core, req, sad, &expires_in, &who);
+	audit_authorize(c, &who, req, sad, st);                 /* issue 5 */
 	if (st == INKAN__STATUS__OK) {
 		rep.sad = sad;
 		rep.expires_in = expires_in;
-		if (srv_reply(c, &rep.base) < 0)
+		if (audit_release(c, &rep.base, true) < 0)      /* issue 5 */
 			st = INKAN__STATUS__INTERNAL;
 	}
 out:
@@ -249,7 +319,25 @@ out:
 		log_warn("authorize failed user=%s cred=%s: %s",
 		    who.name[0] ? who.name : "(no session)",
 		    log_cred(req->credential_id), sam_status_name(st));
+	sam_notes_end(app, "authorize", who.name);
 	return st;
+}
+
+/* No signature was released for plan: its hashes go back to the SAD. */
+static void give_back(struct sam_app *app, const struct sam_sign_plan *plan,
+    const char *user, const char *cred)
+{
+	int n = 0, r = sam_sad_release(&app->core, plan, &n);
+
+	if (r < 0)
+		log_err("sign op=%016llx user=%s cred=%s: could not give %zu "
+		    "reserved hashes back (%s); they are given back at the "
+		    "next start", (unsigned long long)plan->op, user, cred,
+		    plan->count, strerror(-r));
+	else
+		log_warn("sign op=%016llx user=%s cred=%s: no signature "
+		    "released, %d hashes given back to the SAD (retry)",
+		    (unsigned long long)plan->op, user, cred, n);
 }
 
 Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m)
@@ -262,15 +350,22 @@ Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m)
 	struct sam_sign_plan plan;
 	struct sam_who who = { 0 };
 	Inkan__Status st;
+	int r;
 
+	if (!audit_ready())   /* issue 5: no signature without its record */
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
+	sam_notes_begin(app);
 	st = sam_sad_sign(&app->core, req, &plan, &who);
+	sam_notes_end(app, "sign", who.name);
 	if (st != INKAN__STATUS__OK) {
+		audit_sign(c, &who, req, st);                   /* issue 5 */
 		log_warn("sign refused user=%s cred=%s: %s",
 		    who.name[0] ? who.name : "(no session)",
 		    log_cred(req->credential_id), sam_status_name(st));
 		return st;
 	}
-	/* The hashes are spent from here on, whatever happens next. */
+	/* Reserved (durably): nobody else can use these hashes now. */
+	fault_pause(app->fault_after_reserve, "after reserving the hashes");
 	dreq.key_id.data = plan.key_id;
 	dreq.key_id.len = SAM_KEY_ID_LEN;
 	dreq.mech = plan.mech.mech;
@@ -283,33 +378,90 @@ Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m)
 	dreq.digests = req->hashes;
 	st = sam_req_sign(&app->scm, &dreq, &drep);
 	if (st != INKAN__STATUS__OK) {
-		log_err("sign failed user=%s cred=%s n=%zu (hashes spent): %s, "
-		    "SCM answered %s, transport %s", who.name,
-		    req->credential_id, plan.count, sam_status_name(st),
-		    sam_status_name(app->scm.last_status),
+		log_err("sign failed op=%016llx user=%s cred=%s n=%zu: %s, SCM "
+		    "answered %s, transport %s", (unsigned long long)plan.op,
+		    who.name, req->credential_id, plan.count,
+		    sam_status_name(st), sam_status_name(app->scm.last_status),
 		    app->scm.last_err ? strerror(-app->scm.last_err) : "ok");
-		return st;
+		/* A late answer is never read (the connection was dropped):
+		 * whatever the SCM computed was not released. */
+		give_back(app, &plan, who.name, req->credential_id);
+		audit_sign(c, &who, req, st);                   /* issue 5 */
+		return st == INKAN__STATUS__UNAVAILABLE ?
+		    INKAN__STATUS__UNAVAILABLE : INKAN__STATUS__INTERNAL;
 	}
+	st = INKAN__STATUS__INTERNAL;
 	if (drep->n_signatures != plan.count) {
 		log_err("sign failed cred=%s: SCM returned %zu signatures for %zu",
 		    req->credential_id, drep->n_signatures, plan.count);
-		st = INKAN__STATUS__INTERNAL;
+		give_back(app, &plan, who.name, req->credential_id);
 		goto out;
 	}
 	for (size_t i = 0; i < drep->n_signatures; i++)
 		if (drep->signatures[i].len == 0) {
-			st = INKAN__STATUS__INTERNAL;
+			give_back(app, &plan, who.name, req->credential_id);
 			goto out;
 		}
-	rep.n_signatures = drep->n_signatures;
-	rep.signatures = drep->signatures;
-	if (srv_reply(c, &rep.base) < 0) {
-		st = INKAN__STATUS__INTERNAL;
+	fault_pause(app->fault_after_scm, "with the signatures, before commit");
+	/* Commit before release: a signature is out only for hashes the
+	 * database says are signed. */
+	if ((r = sam_sad_commit(&app->core, &plan)) < 0) {
+		log_err("sign op=%016llx cred=%s: commit failed (%s): "
+		    "signatures withheld", (unsigned long long)plan.op,
+		    req->credential_id, strerror(-r));
+		give_back(app, &plan, who.name, req->credential_id);
 		goto out;
 	}
-	log_info("sign ok user=%s cred=%s n=%zu", who.name, req->credential_id,
+	rep.n_signatures = drep->n_signatures;
+	rep.signatures = drep->signatures;
+	/* issue 5: the record first; the signatures leave with it on disk */
+	audit_sign(c, &who, req, INKAN__STATUS__OK);
+	if (audit_release(c, &rep.base, false) < 0) {
+		log_err("sign op=%016llx user=%s cred=%s: signed and committed, "
+		    "but the reply to inkan-sic failed: the hashes are spent",
+		    (unsigned long long)plan.op, who.name, req->credential_id);
+		goto out;
+	}
+	st = INKAN__STATUS__OK;
+	log_info("sign ok op=%016llx user=%s cred=%s n=%zu",
+	    (unsigned long long)plan.op, who.name, req->credential_id,
 	    plan.count);
 out:
+	if (st != INKAN__STATUS__OK)
+		audit_sign(c, &who, req, st);                   /* issue 5 */
 	protobuf_c_message_free_unpacked(&drep->base, NULL);
+	return st;
+}
+
+Inkan__Status sam_answer_extend(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	struct sam_app *app = c->app;
+	const Inkan__ExtendReq *req = (const Inkan__ExtendReq *)m;
+	Inkan__ExtendRep rep = INKAN__EXTEND_REP__INIT;
+	struct sam_who who = { 0 };
+	uint32_t expires_in = 0;
+	Inkan__Status st = INKAN__STATUS__INTERNAL;
+	char *sad;
+
+	sam_notes_begin(app);
+	sad = sodium_malloc(SAM_TOKEN_LEN + 1);
+	if (sad)
+		st = sam_sad_extend(&app->core, req, sad, &expires_in, &who);
+	if (st == INKAN__STATUS__OK) {
+		rep.sad = sad;
+		rep.expires_in = expires_in;
+		if (srv_reply(c, &rep.base) < 0)
+			st = INKAN__STATUS__INTERNAL;
+	}
+	if (sad)
+		sodium_free(sad);
+	sam_notes_end(app, "extend", who.name);
+	if (st == INKAN__STATUS__OK)
+		log_info("extend ok user=%s cred=%s: new SAD, the old one is "
+		    "gone", who.name, req->credential_id);
+	else
+		log_warn("extend failed user=%s cred=%s: %s",
+		    who.name[0] ? who.name : "(no session)",
+		    log_cred(req->credential_id), sam_status_name(st));
 	return st;
 }

@@ -18,14 +18,20 @@ enum {
 	ST_CHAIN_GET, ST_CRED_IDS, ST_CRED_LIST,
 	ST_TOKEN_ADD, ST_TOKEN_GET, ST_TOKEN_DEL, ST_TOKEN_PURGE,
 	ST_SAD_ADD, ST_SAD_GET, ST_SAD_CONSUME, ST_SAD_DEL_TOKEN, ST_SAD_PURGE,
-	ST_SADH_ADD, ST_SADH_USE,
+	ST_SADH_ADD, ST_SADH_RESERVE,
+	/* issue 3 */
+	ST_USER_MAC, ST_CRED_STATUS, ST_CRED_MULTISIGN, ST_SAD_DEL,
+	ST_SAD_DEL_CRED, ST_SADH_COMMIT, ST_SADH_RELEASE, ST_SADH_LIST,
+	ST_RECOVER_COUNT, ST_RECOVER_HASHES,
 	ST_COUNT
 };
 
 #define USER_COLS "id, name, pw_hash, pin_hash, totp_secret, totp_last_step, " \
-	"failures, locked_until, created"
+	"failures, locked_until, created, mac"
 #define CRED_COLS "c.id, c.user_id, c.key_type, c.key_id, c.spki, c.cert, " \
-	"c.subject_dn, c.issuer_dn, c.serial_hex, c.not_before, c.not_after, c.status"
+	"c.subject_dn, c.issuer_dn, c.serial_hex, c.not_before, c.not_after, " \
+	"c.status, c.multisign, c.mac"
+#define CRED_NCOLS 14
 
 static const char *const sql_text[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -42,11 +48,11 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_USER_LIST] = "SELECT u.name, (SELECT count(*) FROM credentials c "
 	    "WHERE c.user_id = u.id), u.created FROM users u ORDER BY u.name",
 	[ST_CRED_ADD] = "INSERT INTO credentials (id, user_id, key_type, key_id, "
-	    "spki, status, created) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+	    "spki, status, created, mac) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
 	[ST_CRED_GET] = "SELECT " CRED_COLS " FROM credentials c WHERE c.id = ?1",
 	[ST_CRED_CERT] = "UPDATE credentials SET cert = ?2, subject_dn = ?3, "
 	    "issuer_dn = ?4, serial_hex = ?5, not_before = ?6, not_after = ?7, "
-	    "status = 1 WHERE id = ?1",
+	    "status = ?8, mac = ?9 WHERE id = ?1",
 	[ST_CHAIN_CLEAR] = "DELETE FROM cred_chain WHERE cred_id = ?1",
 	[ST_CHAIN_ADD] = "INSERT INTO cred_chain (cred_id, idx, der) "
 	    "VALUES (?1, ?2, ?3)",
@@ -57,25 +63,43 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_CRED_LIST] = "SELECT " CRED_COLS ", u.name FROM credentials c "
 	    "JOIN users u ON u.id = c.user_id WHERE ?1 IS NULL OR u.name = ?1 "
 	    "ORDER BY u.name, c.created, c.id",
-	[ST_TOKEN_ADD] = "INSERT INTO tokens (hash, user_id, expires, created) "
-	    "VALUES (?1, ?2, ?3, ?4)",
-	[ST_TOKEN_GET] = "SELECT t.user_id, t.expires, u.name FROM tokens t "
+	[ST_TOKEN_ADD] = "INSERT INTO tokens (hash, user_id, expires, created, mac) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_TOKEN_GET] = "SELECT t.user_id, t.expires, u.name, t.mac FROM tokens t "
 	    "JOIN users u ON u.id = t.user_id WHERE t.hash = ?1",
 	[ST_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = ?1",
 	[ST_TOKEN_PURGE] = "DELETE FROM tokens WHERE expires <= ?1",
 	[ST_SAD_ADD] = "INSERT INTO sads (hash, user_id, cred_id, token_hash, "
-	    "hash_alg, remaining, expires, created) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "hash_alg, remaining, expires, created, mac) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_SAD_GET] = "SELECT user_id, cred_id, token_hash, hash_alg, remaining, "
-	    "expires FROM sads WHERE hash = ?1",
+	    "expires, mac FROM sads WHERE hash = ?1",
 	[ST_SAD_CONSUME] = "UPDATE sads SET remaining = remaining - ?2 "
 	    "WHERE hash = ?1 AND remaining >= ?2",
 	[ST_SAD_DEL_TOKEN] = "DELETE FROM sads WHERE token_hash = ?1",
 	[ST_SAD_PURGE] = "DELETE FROM sads WHERE expires < ?1",
 	[ST_SADH_ADD] = "INSERT INTO sad_hashes (sad_hash, digest, used) "
 	    "VALUES (?1, ?2, 0)",
-	[ST_SADH_USE] = "UPDATE sad_hashes SET used = 1 WHERE sad_hash = ?1 "
-	    "AND digest = ?2 AND used = 0",
+	[ST_SADH_RESERVE] = "UPDATE sad_hashes SET used = 2, op = ?3 "
+	    "WHERE sad_hash = ?1 AND digest = ?2 AND used = 0",
+	[ST_USER_MAC] = "UPDATE users SET mac = ?2 WHERE id = ?1",
+	[ST_CRED_STATUS] = "UPDATE credentials SET status = ?2, mac = ?3 "
+	    "WHERE id = ?1",
+	[ST_CRED_MULTISIGN] = "UPDATE credentials SET multisign = ?2, mac = ?3 "
+	    "WHERE id = ?1",
+	[ST_SAD_DEL] = "DELETE FROM sads WHERE hash = ?1",
+	[ST_SAD_DEL_CRED] = "DELETE FROM sads WHERE cred_id = ?1",
+	[ST_SADH_COMMIT] = "UPDATE sad_hashes SET used = 1, op = NULL "
+	    "WHERE sad_hash = ?1 AND op = ?2 AND used = 2",
+	[ST_SADH_RELEASE] = "UPDATE sad_hashes SET used = 0, op = NULL "
+	    "WHERE sad_hash = ?1 AND op = ?2 AND used = 2",
+	[ST_SADH_LIST] = "SELECT digest, used FROM sad_hashes WHERE sad_hash = ?1",
+	[ST_RECOVER_COUNT] = "UPDATE sads SET remaining = remaining + "
+	    "(SELECT count(*) FROM sad_hashes h WHERE h.sad_hash = sads.hash "
+	    "AND h.used = 2) WHERE hash IN "
+	    "(SELECT sad_hash FROM sad_hashes WHERE used = 2)",
+	[ST_RECOVER_HASHES] = "UPDATE sad_hashes SET used = 0, op = NULL "
+	    "WHERE used = 2",
 };
 
 /* Version 1. Foreign keys cascade so that deleting a user, credential, token
@@ -132,6 +156,19 @@ static const char schema_v1[] =
 	" used INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (sad_hash, digest)) WITHOUT ROWID;"
 	"INSERT INTO schema_version (version) VALUES (1);";
+
+/* Version 2 (issue 3): row MACs made with inkan-scm's HSM key (NULL = none:
+ * refused when read), a credential's own multisign (0 = the service's), and
+ * the reservation id of a digest being signed (used = 2). */
+static const char schema_v2[] =
+	"ALTER TABLE users ADD COLUMN mac BLOB;"
+	"ALTER TABLE credentials ADD COLUMN mac BLOB;"
+	"ALTER TABLE credentials ADD COLUMN multisign INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tokens ADD COLUMN mac BLOB;"
+	"ALTER TABLE sads ADD COLUMN mac BLOB;"
+	"ALTER TABLE sad_hashes ADD COLUMN op INTEGER;"
+	"CREATE INDEX sads_cred ON sads(cred_id);"
+	"INSERT INTO schema_version (version) VALUES (2);";
 
 struct sam_store {
 	sqlite3 *db;
@@ -282,7 +319,9 @@ static int schema_upgrade(struct sam_store *st)
 		r = -ENOTSUP;          /* written by a newer inkan-sam */
 	if (r == 0 && v < 1)
 		r = exec(st->db, schema_v1);
-	/* later versions: if (v < 2) apply v2 ... in this same transaction */
+	if (r == 0 && v < 2)
+		r = exec(st->db, schema_v2);
+	/* later versions: if (v < 3) apply v3 ... in this same transaction */
 	if (r == 0)
 		r = exec(st->db, "COMMIT");
 	if (r < 0)
@@ -430,6 +469,9 @@ static int user_row(sqlite3_stmt *s, struct sam_user *u)
 	u->failures = sqlite3_column_int64(s, 6);
 	u->locked_until = sqlite3_column_int64(s, 7);
 	u->created = sqlite3_column_int64(s, 8);
+	u->has_mac = sqlite3_column_bytes(s, 9) == 32;
+	if (u->has_mac)
+		memcpy(u->mac, sqlite3_column_blob(s, 9), 32);
 	sqlite3_reset(s);
 	return r;
 }
@@ -471,6 +513,18 @@ int sam_store_user_failures(struct sam_store *st, int64_t id,
 	return run(st, s, NULL);
 }
 
+int sam_store_user_set_mac(struct sam_store *st, int64_t id,
+    const uint8_t mac[32])
+{
+	sqlite3_stmt *s = stmt(st, ST_USER_MAC);
+	int r, n = 0;
+	if ((r = bind_i64(s, 1, id)) < 0 || (r = bind_blob(s, 2, mac, 32)) < 0)
+		return r;
+	if ((r = run(st, s, &n)) < 0)
+		return r;
+	return n == 1 ? 0 : -ENOENT;
+}
+
 int sam_store_user_list(struct sam_store *st,
     int (*cb)(void *arg, const char *name, int64_t n_creds, int64_t created),
     void *arg)
@@ -503,7 +557,7 @@ void sam_cred_clear(struct sam_cred *c)
 
 int sam_store_cred_add(struct sam_store *st, const char *id, int64_t user_id,
     int key_type, const uint8_t *key_id, const uint8_t *spki, size_t spki_len,
-    int64_t created)
+    int64_t created, const uint8_t mac[32])
 {
 	sqlite3_stmt *s = stmt(st, ST_CRED_ADD);
 	int r;
@@ -511,7 +565,8 @@ int sam_store_cred_add(struct sam_store *st, const char *id, int64_t user_id,
 	    (r = bind_i64(s, 3, key_type)) < 0 ||
 	    (r = bind_blob(s, 4, key_id, SAM_KEY_ID_LEN)) < 0 ||
 	    (r = bind_blob(s, 5, spki, spki_len)) < 0 ||
-	    (r = bind_i64(s, 6, created)) < 0)
+	    (r = bind_i64(s, 6, created)) < 0 ||
+	    (r = bind_blob(s, 7, mac, 32)) < 0)
 		return r;
 	return run(st, s, NULL);
 }
@@ -547,6 +602,14 @@ static int cred_row(sqlite3_stmt *s, struct sam_cred *c)
 	c->not_before = sqlite3_column_int64(s, 9);
 	c->not_after = sqlite3_column_int64(s, 10);
 	c->status = sqlite3_column_int(s, 11);
+	{
+		int64_t ms = sqlite3_column_int64(s, 12);
+		c->multisign = ms < 0 || ms > SAM_HASHES_MAX ? SAM_HASHES_MAX + 1 :
+		    (unsigned)ms;   /* out of range: the MAC check refuses it */
+	}
+	c->has_mac = sqlite3_column_bytes(s, 13) == 32;
+	if (c->has_mac)
+		memcpy(c->mac, sqlite3_column_blob(s, 13), 32);
 	if (r < 0)
 		sam_cred_clear(c);
 	return r;
@@ -571,7 +634,7 @@ int sam_store_cred_get(struct sam_store *st, const char *id,
 int sam_store_cred_set_cert(struct sam_store *st, const char *id,
     const uint8_t *cert, size_t cert_len, const char *subject_dn,
     const char *issuer_dn, const char *serial_hex, int64_t not_before,
-    int64_t not_after)
+    int64_t not_after, int status, const uint8_t mac[32])
 {
 	sqlite3_stmt *s = stmt(st, ST_CRED_CERT);
 	int r, n = 0;
@@ -581,7 +644,36 @@ int sam_store_cred_set_cert(struct sam_store *st, const char *id,
 	    (r = bind_text(s, 4, issuer_dn)) < 0 ||
 	    (r = bind_text(s, 5, serial_hex)) < 0 ||
 	    (r = bind_i64(s, 6, not_before)) < 0 ||
-	    (r = bind_i64(s, 7, not_after)) < 0)
+	    (r = bind_i64(s, 7, not_after)) < 0 ||
+	    (r = bind_i64(s, 8, status)) < 0 ||
+	    (r = bind_blob(s, 9, mac, 32)) < 0)
+		return r;
+	if ((r = run(st, s, &n)) < 0)
+		return r;
+	return n == 1 ? 0 : -ENOENT;
+}
+
+int sam_store_cred_set_status(struct sam_store *st, const char *id,
+    int status, const uint8_t mac[32])
+{
+	sqlite3_stmt *s = stmt(st, ST_CRED_STATUS);
+	int r, n = 0;
+	if ((r = bind_text(s, 1, id)) < 0 || (r = bind_i64(s, 2, status)) < 0 ||
+	    (r = bind_blob(s, 3, mac, 32)) < 0)
+		return r;
+	if ((r = run(st, s, &n)) < 0)
+		return r;
+	return n == 1 ? 0 : -ENOENT;
+}
+
+int sam_store_cred_set_multisign(struct sam_store *st, const char *id,
+    unsigned multisign, const uint8_t mac[32])
+{
+	sqlite3_stmt *s = stmt(st, ST_CRED_MULTISIGN);
+	int r, n = 0;
+	if ((r = bind_text(s, 1, id)) < 0 ||
+	    (r = bind_i64(s, 2, multisign)) < 0 ||
+	    (r = bind_blob(s, 3, mac, 32)) < 0)
 		return r;
 	if ((r = run(st, s, &n)) < 0)
 		return r;
@@ -655,7 +747,7 @@ int sam_store_cred_list(struct sam_store *st, const char *username,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if ((r = cred_row(s, &c)) < 0)
 			break;
-		r = cb(arg, &c, (const char *)sqlite3_column_text(s, 12));
+		r = cb(arg, &c, (const char *)sqlite3_column_text(s, CRED_NCOLS));
 		sam_cred_clear(&c);
 		if (r < 0)
 			break;
@@ -669,28 +761,33 @@ int sam_store_cred_list(struct sam_store *st, const char *username,
 /* ---- tokens ---- */
 
 int sam_store_token_add(struct sam_store *st, const uint8_t hash[32],
-    int64_t user_id, int64_t expires, int64_t created)
+    int64_t user_id, int64_t expires, int64_t created, const uint8_t mac[32])
 {
 	sqlite3_stmt *s = stmt(st, ST_TOKEN_ADD);
 	int r;
 	if ((r = bind_blob(s, 1, hash, 32)) < 0 || (r = bind_i64(s, 2, user_id)) < 0 ||
-	    (r = bind_i64(s, 3, expires)) < 0 || (r = bind_i64(s, 4, created)) < 0)
+	    (r = bind_i64(s, 3, expires)) < 0 || (r = bind_i64(s, 4, created)) < 0 ||
+	    (r = bind_blob(s, 5, mac, 32)) < 0)
 		return r;
 	return run(st, s, NULL);
 }
 
 int sam_store_token_get(struct sam_store *st, const uint8_t hash[32],
-    int64_t *user_id, int64_t *expires, char name[SAM_NAME_MAX + 1])
+    struct sam_token_row *t)
 {
 	sqlite3_stmt *s = stmt(st, ST_TOKEN_GET);
 	int rc, r = bind_blob(s, 1, hash, 32);
 	if (r < 0)
 		return r;
+	memset(t, 0, sizeof *t);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		*user_id = sqlite3_column_int64(s, 0);
-		*expires = sqlite3_column_int64(s, 1);
-		r = copy_text(s, 2, name, SAM_NAME_MAX + 1);
+		t->user_id = sqlite3_column_int64(s, 0);
+		t->expires = sqlite3_column_int64(s, 1);
+		r = copy_text(s, 2, t->name, sizeof t->name);
+		t->has_mac = sqlite3_column_bytes(s, 3) == 32;
+		if (t->has_mac)
+			memcpy(t->mac, sqlite3_column_blob(s, 3), 32);
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : db_err(rc);
 	}
@@ -721,7 +818,25 @@ int sam_store_sad_add(struct sam_store *st, const uint8_t hash[32],
 	    (r = bind_i64(s, 7, row->expires)) < 0 ||
 	    (r = bind_i64(s, 8, created)) < 0)
 		return r;
+	if (!row->has_mac)
+		return -EINVAL;
+	if ((r = bind_blob(s, 9, row->mac, 32)) < 0)
+		return r;
 	return run(st, s, NULL);
+}
+
+int sam_store_sad_del(struct sam_store *st, const uint8_t hash[32])
+{
+	sqlite3_stmt *s = stmt(st, ST_SAD_DEL);
+	int r = bind_blob(s, 1, hash, 32);
+	return r < 0 ? r : run(st, s, NULL);
+}
+
+int sam_store_sad_del_by_cred(struct sam_store *st, const char *cred_id)
+{
+	sqlite3_stmt *s = stmt(st, ST_SAD_DEL_CRED);
+	int r = bind_text(s, 1, cred_id);
+	return r < 0 ? r : run(st, s, NULL);
 }
 
 int sam_store_sad_get(struct sam_store *st, const uint8_t hash[32],
@@ -743,6 +858,9 @@ int sam_store_sad_get(struct sam_store *st, const uint8_t hash[32],
 		row->hash_alg = sqlite3_column_int(s, 3);
 		row->remaining = sqlite3_column_int64(s, 4);
 		row->expires = sqlite3_column_int64(s, 5);
+		row->has_mac = sqlite3_column_bytes(s, 6) == 32;
+		if (row->has_mac)
+			memcpy(row->mac, sqlite3_column_blob(s, 6), 32);
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : db_err(rc);
 	}
@@ -780,17 +898,76 @@ int sam_store_sad_hash_add(struct sam_store *st, const uint8_t sad[32],
 	return run(st, s, NULL);
 }
 
-int sam_store_sad_hash_use(struct sam_store *st, const uint8_t sad[32],
-    const uint8_t *digest, size_t len)
+int sam_store_sad_hash_reserve(struct sam_store *st, const uint8_t sad[32],
+    const uint8_t *digest, size_t len, int64_t op)
 {
-	sqlite3_stmt *s = stmt(st, ST_SADH_USE);
+	sqlite3_stmt *s = stmt(st, ST_SADH_RESERVE);
 	int r, n = 0;
 	if ((r = bind_blob(s, 1, sad, 32)) < 0 ||
-	    (r = bind_blob(s, 2, digest, len)) < 0)
+	    (r = bind_blob(s, 2, digest, len)) < 0 ||
+	    (r = bind_i64(s, 3, op)) < 0)
 		return r;
 	if ((r = run(st, s, &n)) < 0)
 		return r;
 	return n == 1 ? 0 : -ENOENT;
+}
+
+static int hash_op(struct sam_store *st, int which, const uint8_t sad[32],
+    int64_t op, int *n)
+{
+	sqlite3_stmt *s = stmt(st, which);
+	int r;
+	*n = 0;
+	if ((r = bind_blob(s, 1, sad, 32)) < 0 || (r = bind_i64(s, 2, op)) < 0)
+		return r;
+	return run(st, s, n);
+}
+
+int sam_store_sad_hash_commit(struct sam_store *st, const uint8_t sad[32],
+    int64_t op, int *n)
+{
+	return hash_op(st, ST_SADH_COMMIT, sad, op, n);
+}
+
+int sam_store_sad_hash_release(struct sam_store *st, const uint8_t sad[32],
+    int64_t op, int *n)
+{
+	return hash_op(st, ST_SADH_RELEASE, sad, op, n);
+}
+
+int sam_store_sad_hashes(struct sam_store *st, const uint8_t sad[32],
+    int (*cb)(void *arg, const uint8_t *digest, size_t len, int state),
+    void *arg)
+{
+	sqlite3_stmt *s = stmt(st, ST_SADH_LIST);
+	int rc, r = bind_blob(s, 1, sad, 32);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = cb(arg, sqlite3_column_blob(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_int(s, 1));
+		if (r < 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : db_err(rc);
+}
+
+int sam_store_recover_reserved(struct sam_store *st, int *n)
+{
+	int r;
+
+	*n = 0;
+	if ((r = sam_store_begin(st)) < 0)
+		return r;
+	if ((r = run(st, stmt(st, ST_RECOVER_COUNT), NULL)) < 0 ||
+	    (r = run(st, stmt(st, ST_RECOVER_HASHES), n)) < 0) {
+		sam_store_rollback(st);
+		return r;
+	}
+	return sam_store_commit(st);
 }
 
 int sam_store_purge(struct sam_store *st, int64_t now, int64_t sad_before)

@@ -1,17 +1,22 @@
 /* store.h — inkan-sam's SQLite database: users and their factor hashes,
  * credentials, access tokens and SADs (only SHA-256 hashes of tokens and SADs
  * are stored). Statements are prepared once at open; every multi-step change
- * runs inside sam_store_begin()/commit(). Library code: 0 or -errno, no logs. */
+ * runs inside sam_store_begin()/commit(). Library code: 0 or -errno, no logs.
+ * Since schema 2 (issue 3) the user, credential, token and SAD rows carry an
+ * HMAC made by inkan-scm's HSM key (sam/rows.h computes and checks it): write
+ * those rows only through the functions of rows.h / auth.h / sad.h, which
+ * compute the MAC; a row written here without one is refused when read. */
 #ifndef INKAN_SAM_STORE_H
 #define INKAN_SAM_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "sam.h"
 
-#define SAM_SCHEMA_VERSION 1
-#define SAM_SCHEMA_VERSION_STR "1"
+#define SAM_SCHEMA_VERSION 2
+#define SAM_SCHEMA_VERSION_STR "2"
 
 /* Credential status. A credential is usable only with a certificate and
  * status SAM_CRED_ENABLED. */
@@ -31,8 +36,10 @@ struct sam_user {
 	size_t totp_len;
 	int64_t totp_last_step;
 	int64_t failures;
-	int64_t locked_until;
+	int64_t locked_until;              /* SAM_LOCK_FOREVER: until unlocked */
 	int64_t created;
+	uint8_t mac[32];                   /* row MAC (rows.h) */
+	bool has_mac;
 };
 
 struct sam_cred {
@@ -47,6 +54,9 @@ struct sam_cred {
 	char *subject_dn, *issuer_dn, *serial_hex;   /* NULL before import */
 	int64_t not_before, not_after;
 	int status;                        /* enum sam_cred_status */
+	unsigned multisign;                /* 0 = the service's multisign */
+	uint8_t mac[32];                   /* row MAC (rows.h) */
+	bool has_mac;
 };
 /* Frees the allocated members (the struct itself is the caller's). */
 void sam_cred_clear(struct sam_cred *c);
@@ -58,6 +68,23 @@ struct sam_sad_row {
 	int hash_alg;                      /* Inkan__HashAlg; 0 = bound by length */
 	int64_t remaining;
 	int64_t expires;
+	uint8_t mac[32];                   /* row MAC (rows.h) */
+	bool has_mac;
+};
+
+/* State of one authorised digest of a SAD (column sad_hashes.used). */
+enum sam_hash_state {
+	SAM_HASH_AUTHORISED = 0,
+	SAM_HASH_SIGNED = 1,        /* signatures released */
+	SAM_HASH_RESERVED = 2,      /* a signing operation (op) is under way */
+};
+
+struct sam_token_row {
+	int64_t user_id;
+	int64_t expires;
+	char name[SAM_NAME_MAX + 1];
+	uint8_t mac[32];
+	bool has_mac;
 };
 
 /* Opens (creating if needed, file mode 0600) and brings the schema to
@@ -82,6 +109,8 @@ int sam_store_user_by_id(struct sam_store *st, int64_t id, struct sam_user *u);
 int sam_store_user_totp_step(struct sam_store *st, int64_t id, int64_t step);
 int sam_store_user_failures(struct sam_store *st, int64_t id,
     int64_t failures, int64_t locked_until);
+int sam_store_user_set_mac(struct sam_store *st, int64_t id,
+    const uint8_t mac[32]);
 int sam_store_user_list(struct sam_store *st,
     int (*cb)(void *arg, const char *name, int64_t n_creds, int64_t created),
     void *arg);
@@ -89,13 +118,19 @@ int sam_store_user_list(struct sam_store *st,
 /* credentials */
 int sam_store_cred_add(struct sam_store *st, const char *id, int64_t user_id,
     int key_type, const uint8_t *key_id, const uint8_t *spki, size_t spki_len,
-    int64_t created);                                          /* -EEXIST */
+    int64_t created, const uint8_t mac[32]);                   /* -EEXIST */
 int sam_store_cred_get(struct sam_store *st, const char *id,
     struct sam_cred *c);                                       /* -ENOENT */
+/* Certificate, its fields, the status it leaves the credential in, and the
+ * row's new MAC. */
 int sam_store_cred_set_cert(struct sam_store *st, const char *id,
     const uint8_t *cert, size_t cert_len, const char *subject_dn,
     const char *issuer_dn, const char *serial_hex, int64_t not_before,
-    int64_t not_after);
+    int64_t not_after, int status, const uint8_t mac[32]);
+int sam_store_cred_set_status(struct sam_store *st, const char *id,
+    int status, const uint8_t mac[32]);
+int sam_store_cred_set_multisign(struct sam_store *st, const char *id,
+    unsigned multisign, const uint8_t mac[32]);
 int sam_store_chain_clear(struct sam_store *st, const char *id);
 int sam_store_chain_add(struct sam_store *st, const char *id, int idx,
     const uint8_t *der, size_t len);
@@ -110,26 +145,42 @@ int sam_store_cred_list(struct sam_store *st, const char *username,
 
 /* access tokens (by SHA-256 of the token string) */
 int sam_store_token_add(struct sam_store *st, const uint8_t hash[32],
-    int64_t user_id, int64_t expires, int64_t created);
+    int64_t user_id, int64_t expires, int64_t created, const uint8_t mac[32]);
 int sam_store_token_get(struct sam_store *st, const uint8_t hash[32],
-    int64_t *user_id, int64_t *expires, char name[SAM_NAME_MAX + 1]);
+    struct sam_token_row *t);                                  /* -ENOENT */
 int sam_store_token_del(struct sam_store *st, const uint8_t hash[32]);
 
 /* SADs (by SHA-256 of the SAD string) and their authorised hashes */
+/* r->mac must be set (has_mac). */
 int sam_store_sad_add(struct sam_store *st, const uint8_t hash[32],
     const struct sam_sad_row *r, int64_t created);
+int sam_store_sad_del(struct sam_store *st, const uint8_t hash[32]);
+int sam_store_sad_del_by_cred(struct sam_store *st, const char *cred_id);
 int sam_store_sad_get(struct sam_store *st, const uint8_t hash[32],
     struct sam_sad_row *r);                                    /* -ENOENT */
-/* remaining -= n; -ERANGE if that would go below zero. */
+/* remaining -= n; -ERANGE if that would go below zero. n < 0 gives back. */
 int sam_store_sad_consume(struct sam_store *st, const uint8_t hash[32],
     int64_t n);
 int sam_store_sad_del_by_token(struct sam_store *st, const uint8_t tok[32]);
 int sam_store_sad_hash_add(struct sam_store *st, const uint8_t sad[32],
     const uint8_t *digest, size_t len);
-/* Marks an authorised, unused digest used; -ENOENT if not authorised or
- * already used. */
-int sam_store_sad_hash_use(struct sam_store *st, const uint8_t sad[32],
-    const uint8_t *digest, size_t len);
+/* Reserves an authorised, unused digest for signing operation op;
+ * -ENOENT if not authorised, already signed or reserved. */
+int sam_store_sad_hash_reserve(struct sam_store *st, const uint8_t sad[32],
+    const uint8_t *digest, size_t len, int64_t op);
+/* Digests reserved by op: -> SIGNED (commit) or back to AUTHORISED
+ * (release); *n = how many rows changed. */
+int sam_store_sad_hash_commit(struct sam_store *st, const uint8_t sad[32],
+    int64_t op, int *n);
+int sam_store_sad_hash_release(struct sam_store *st, const uint8_t sad[32],
+    int64_t op, int *n);
+/* Every digest of a SAD with its state (enum sam_hash_state). */
+int sam_store_sad_hashes(struct sam_store *st, const uint8_t sad[32],
+    int (*cb)(void *arg, const uint8_t *digest, size_t len, int state),
+    void *arg);
+/* After a restart: every RESERVED digest back to AUTHORISED and its SAD's
+ * count given back (see docs/security.md, reserve/commit). *n = digests. */
+int sam_store_recover_reserved(struct sam_store *st, int *n);
 
 /* Deletes tokens expired at `now` and SADs expired before `sad_before`. */
 int sam_store_purge(struct sam_store *st, int64_t now, int64_t sad_before);

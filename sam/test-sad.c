@@ -1,7 +1,9 @@
 /* test-sad.c — unit tests of inkan-sam's rules on a real SQLite database in a
- * temporary directory, with an injected clock: login/tokens, the two factors
- * (no SAD from one factor, TOTP replay, lockout), every SAD binding, the
- * signHash algorithm mapping and the certificate/CSR helpers. No sockets. */
+ * temporary directory, with an injected clock and a local HMAC key standing
+ * in for inkan-scm's: login/tokens, the two factors (no SAD from one factor,
+ * TOTP replay, lockout), every SAD binding, reserve/commit/release/recovery,
+ * extendTransaction, row MACs against direct database edits, the signHash
+ * algorithm mapping and the certificate/CSR helpers. No sockets. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <liboath/oath.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -20,12 +23,30 @@
 #include "sam.h"
 #include "algo.h"
 #include "auth.h"
+#include "rows.h"
 #include "sad.h"
 #include "store.h"
 #include "x509.h"
 
 static int64_t fake_now;
 static int64_t clock_fake(void) { return fake_now; }
+
+/* The stand-in for inkan-scm's MAC key; calls counted, outage simulated. */
+static uint8_t mac_key[crypto_auth_hmacsha256_KEYBYTES];
+static int mac_calls;
+static int mac_down;
+static int mac_local(void *arg, const uint8_t (*in)[SAM_MAC_LEN], size_t n,
+    uint8_t (*out)[SAM_MAC_LEN])
+{
+	(void)arg;
+	mac_calls++;
+	if (mac_down)
+		return -EAGAIN;
+	assert_true(n >= 1 && n <= SAM_MAC_BATCH_MAX);
+	for (size_t i = 0; i < n; i++)
+		crypto_auth_hmacsha256(out[i], in[i], SAM_MAC_LEN, mac_key);
+	return 0;
+}
 
 static const uint8_t totp_alice[20] = "alice-totp-secret-20";
 static const uint8_t totp_bob[20] = "bob-totp-secret-0020";
@@ -52,8 +73,44 @@ static void add_user(struct fx *f, const char *name, const char *pw,
 	    strlen(pw), pwh), 0);
 	assert_int_equal(sam_auth_hash(&f->core, (const uint8_t *)pin,
 	    strlen(pin), pinh), 0);
-	assert_int_equal(sam_store_user_add(f->core.store, name, pwh, pinh,
-	    totp, 20, fake_now, id), 0);
+	assert_int_equal(sam_rows_user_add(&f->core, name, pwh, pinh, totp, 20,
+	    fake_now, id), INKAN__STATUS__OK);
+}
+
+/* A credential row change the way admin.c makes it: MAC checked, remade. */
+static void cred_change(struct fx *f, const char *id, int status,
+    unsigned multisign, int64_t nb, int64_t na, int set_cert)
+{
+	static const uint8_t der[] = "not-a-real-cert";
+	struct sam_cred c, upd;
+	uint8_t mac[SAM_MAC_LEN];
+
+	assert_int_equal(sam_store_cred_get(f->core.store, id, &c), 0);
+	upd = c;
+	upd.status = status;
+	upd.multisign = multisign;
+	if (set_cert) {
+		upd.cert = (uint8_t *)der;
+		upd.cert_len = sizeof der;
+		upd.subject_dn = (char *)"CN=x";
+		upd.issuer_dn = (char *)"CN=ca";
+		upd.serial_hex = (char *)"01";
+		upd.not_before = nb;
+		upd.not_after = na;
+	}
+	assert_int_equal(sam_rows_cred_remac(&f->core, &c, &upd, mac),
+	    INKAN__STATUS__OK);
+	if (set_cert)
+		assert_int_equal(sam_store_cred_set_cert(f->core.store, id,
+		    upd.cert, upd.cert_len, upd.subject_dn, upd.issuer_dn,
+		    upd.serial_hex, nb, na, status, mac), 0);
+	else if (multisign != c.multisign)
+		assert_int_equal(sam_store_cred_set_multisign(f->core.store, id,
+		    multisign, mac), 0);
+	else
+		assert_int_equal(sam_store_cred_set_status(f->core.store, id,
+		    status, mac), 0);
+	sam_cred_clear(&c);
 }
 
 static void add_cred(struct fx *f, int64_t uid, int kt, char *id_out,
@@ -61,15 +118,27 @@ static void add_cred(struct fx *f, int64_t uid, int kt, char *id_out,
 {
 	uint8_t kid[SAM_KEY_ID_LEN];
 	static const uint8_t spki[] = "not-a-real-spki";
-	static const uint8_t der[] = "not-a-real-cert";
+	struct sam_user *u = sodium_malloc(sizeof *u);
 	randombytes_buf(kid, sizeof kid);
 	for (size_t i = 0; i < sizeof kid; i++)
 		sprintf(id_out + 2 * i, "%02x", kid[i]);
-	assert_int_equal(sam_store_cred_add(f->core.store, id_out, uid, kt, kid,
-	    spki, sizeof spki, fake_now), 0);
+	assert_int_equal(sam_store_user_by_id(f->core.store, uid, u), 0);
+	assert_int_equal(sam_rows_cred_add(&f->core, u, id_out, kt, kid,
+	    spki, sizeof spki, fake_now), INKAN__STATUS__OK);
+	sodium_free(u);
 	if (cert)
-		assert_int_equal(sam_store_cred_set_cert(f->core.store, id_out,
-		    der, sizeof der, "CN=x", "CN=ca", "01", nb, na), 0);
+		cred_change(f, id_out, SAM_CRED_ENABLED, 0, nb, na, 1);
+}
+
+/* Raw SQL on the database file, as someone with write access to it. */
+static void db_edit(struct fx *f, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_true(sqlite3_changes(db) >= 1);
+	sqlite3_close(db);
 }
 
 static void login(struct fx *f, const char *name, const char *pw, char *tok)
@@ -99,6 +168,9 @@ static int setup(void **state)
 	f->core.lock_seconds = 300;
 	f->core.kdf_ops = crypto_pwhash_OPSLIMIT_MIN;   /* fast tests */
 	f->core.kdf_mem = crypto_pwhash_MEMLIMIT_MIN;
+	f->core.mac = mac_local;
+	randombytes_buf(mac_key, sizeof mac_key);
+	mac_down = 0;
 	assert_int_equal(sam_auth_init(&f->core, false), 0);
 	assert_int_equal(sam_store_open(f->db, &f->core.store), 0);
 
@@ -273,22 +345,22 @@ static void test_login(void **state)
 	    INKAN__STATUS__AUTH_FAILED);
 
 	assert_int_equal(strlen(f->tok_alice), SAM_TOKEN_LEN);
-	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who),
+	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who, NULL),
 	    INKAN__STATUS__OK);
 	assert_string_equal(who.name, "alice");
 	/* one altered character */
 	strcpy(tok, f->tok_alice);
 	tok[10] = tok[10] == 'A' ? 'B' : 'A';
-	assert_int_equal(sam_auth_token(&f->core, tok, &who),
+	assert_int_equal(sam_auth_token(&f->core, tok, &who, NULL),
 	    INKAN__STATUS__INVALID_TOKEN);
-	assert_int_equal(sam_auth_token(&f->core, "short", &who),
+	assert_int_equal(sam_auth_token(&f->core, "short", &who, NULL),
 	    INKAN__STATUS__INVALID_TOKEN);
-	assert_int_equal(sam_auth_token(&f->core, NULL, &who),
+	assert_int_equal(sam_auth_token(&f->core, NULL, &who, NULL),
 	    INKAN__STATUS__INVALID_TOKEN);
 
 	/* expiry */
 	fake_now += f->core.token_lifetime;
-	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who),
+	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who, NULL),
 	    INKAN__STATUS__INVALID_TOKEN);
 }
 
@@ -305,7 +377,7 @@ static void test_revoke(void **state)
 	authorize_ok(f, f->cred_a, 1, 32, NULL, sad);
 	assert_int_equal(sam_auth_revoke(&f->core, f->tok_alice),
 	    INKAN__STATUS__OK);
-	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who),
+	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who, NULL),
 	    INKAN__STATUS__INVALID_TOKEN);
 	/* the SAD went with the token */
 	sam_auth_digest(sad, sh);
@@ -703,13 +775,16 @@ static void test_authorize_checks(void **state)
 	struct signr s;
 	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
 	sign_add(&s, 0, 32);
-	struct sam_cred c;
-	assert_int_equal(sam_store_cred_get(f->core.store, f->cred_a, &c), 0);
-	assert_int_equal(sam_store_cred_set_cert(f->core.store, f->cred_a,
-	    c.cert, c.cert_len, "CN=x", "CN=ca", "01", fake_now - 100,
-	    fake_now - 1), 0);
-	sam_cred_clear(&c);
+	cred_change(f, f->cred_a, SAM_CRED_ENABLED, 0, fake_now - 100,
+	    fake_now - 1, 1);
 	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__CERT_EXPIRED);
+	/* ...and one not valid yet */
+	cred_change(f, f->cred_a, SAM_CRED_ENABLED, 0, fake_now + 100,
+	    fake_now + 86400, 1);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__CERT_EXPIRED);
+	cred_change(f, f->cred_a, SAM_CRED_ENABLED, 0, fake_now - 100,
+	    fake_now + 86400, 1);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__OK);
 }
 
 /* ---- algorithm mapping ---- */
@@ -1051,14 +1126,411 @@ static void test_store_schema(void **state)
 	    totp_alice, 20, 0, NULL), -EEXIST);
 	/* only hashes of tokens are stored: the token itself is not a key */
 	struct sam_who who;
-	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who),
+	assert_int_equal(sam_auth_token(&f->core, f->tok_alice, &who, NULL),
 	    INKAN__STATUS__OK);
-	int64_t uid, exp;
-	char name[SAM_NAME_MAX + 1];
+	struct sam_token_row t;
 	uint8_t raw[32] = { 0 };
 	memcpy(raw, f->tok_alice, 32);
-	assert_int_equal(sam_store_token_get(f->core.store, raw, &uid, &exp,
-	    name), -ENOENT);
+	assert_int_equal(sam_store_token_get(f->core.store, raw, &t), -ENOENT);
+}
+
+
+/* ---- issue 3: row MACs ---- */
+
+/* Every edit of a MAC-covered row, made straight in the database, is refused
+ * with INTEGRITY and an alert naming the row. */
+static void test_mac_db_edits(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1], sql[512], pinh[SAM_PWHASH_MAX];
+	struct authz a;
+	char tok_bob2[SAM_TOKEN_LEN + 1];
+	ProtobufCBinaryData pw = { 12, (uint8_t *)"bob-password" };
+	uint32_t exp;
+
+	/* baseline: all fine */
+	authorize_ok(f, f->cred_a, 1, 32, NULL, sad);
+
+	/* 1. move alice's credential to bob: bob cannot use it */
+	snprintf(sql, sizeof sql, "UPDATE credentials SET user_id = (SELECT id "
+	    "FROM users WHERE name = 'bob@example.org') WHERE id = '%s'",
+	    f->cred_b);
+	db_edit(f, sql);
+	fake_now += 30;
+	f->core.notes.alert[0] = '\0';
+	authz_init(&a, f->tok_bob, f->cred_b, 1, 32, "9876", totp_bob);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__INTEGRITY);
+	assert_non_null(strstr(f->core.notes.alert, f->cred_b));
+	/* ... and the OTP was not spent or counted as a failure */
+	snprintf(sql, sizeof sql, "UPDATE credentials SET user_id = (SELECT id "
+	    "FROM users WHERE name = 'alice') WHERE id = '%s'", f->cred_b);
+	db_edit(f, sql);
+	authz_init(&a, f->tok_bob, f->cred_e, 1, 32, "9876", totp_bob);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__OK);
+
+	/* 2. a PIN hash the attacker knows */
+	assert_int_equal(sam_auth_hash(&f->core, (const uint8_t *)"0000", 4,
+	    pinh), 0);
+	snprintf(sql, sizeof sql, "UPDATE users SET pin_hash = '%s' WHERE "
+	    "name = 'alice'", pinh);
+	db_edit(f, sql);
+	fake_now += 30;
+	f->core.notes.alert[0] = '\0';
+	authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "0000", totp_alice);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__INTEGRITY);
+	assert_non_null(strstr(f->core.notes.alert, "alice"));
+	/* login checks the user row too */
+	ProtobufCBinaryData apw = { 14, (uint8_t *)"alice-password" };
+	assert_int_equal(sam_auth_login(&f->core, "alice", &apw, tok_bob2, &exp),
+	    INKAN__STATUS__INTEGRITY);
+
+	/* 3. bob's TOTP secret replaced by alice's */
+	db_edit(f, "UPDATE users SET totp_secret = (SELECT totp_secret FROM "
+	    "users WHERE name = 'alice') WHERE name = 'bob@example.org'");
+	fake_now += 30;
+	authz_init(&a, f->tok_bob, f->cred_e, 1, 32, "9876", totp_alice);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__INTEGRITY);
+	assert_int_equal(sam_auth_login(&f->core, "bob@example.org", &pw,
+	    tok_bob2, &exp), INKAN__STATUS__INTEGRITY);
+
+	/* 4. a row without a MAC at all (an inserted one, say) */
+	snprintf(sql, sizeof sql, "UPDATE credentials SET mac = NULL WHERE "
+	    "id = '%s'", f->cred_e);
+	db_edit(f, sql);
+	f->core.notes.alert[0] = '\0';
+	assert_int_equal(sam_sad_cred(&f->core, 2, f->cred_e, true,
+	    &(struct sam_cred){ 0 }, NULL), INKAN__STATUS__INTEGRITY);
+	assert_non_null(strstr(f->core.notes.alert, "no MAC"));
+}
+
+static void test_mac_tokens_and_sads(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1], sad2[SAM_TOKEN_LEN + 1], sql[256];
+	struct sam_who who;
+	struct signr s;
+
+	/* a token's expiry pushed out */
+	db_edit(f, "UPDATE tokens SET expires = expires + 86400 WHERE user_id = "
+	    "(SELECT id FROM users WHERE name = 'bob@example.org')");
+	f->core.notes.alert[0] = '\0';
+	assert_int_equal(sam_auth_token(&f->core, f->tok_bob, &who, NULL),
+	    INKAN__STATUS__INTEGRITY);
+	assert_non_null(strstr(f->core.notes.alert, "access token"));
+
+	/* a digest slipped into a SAD's list */
+	authorize_ok(f, f->cred_a, 1, 32, NULL, sad);
+	uint8_t sh[32];
+	sam_auth_digest(sad, sh);
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", sh[i]);
+	snprintf(sql, sizeof sql, "INSERT INTO sad_hashes (sad_hash, digest, "
+	    "used) VALUES (x'%s', x'%s', 0)", hex,
+	    "0101010101010101010101010101010101010101010101010101010101010101");
+	db_edit(f, sql);
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__INTEGRITY);
+
+	/* a SAD's expiry pushed out */
+	authorize_ok(f, f->cred_a, 1, 32, NULL, sad2);
+	sam_auth_digest(sad2, sh);
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", sh[i]);
+	snprintf(sql, sizeof sql, "UPDATE sads SET expires = expires + 3600 "
+	    "WHERE hash = x'%s'", hex);
+	db_edit(f, sql);
+	sign_init(&s, f->tok_alice, f->cred_a, sad2, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__INTEGRITY);
+}
+
+/* One MAC round trip per request; none of them works without the MAC
+ * service (fail closed). */
+static void test_mac_round_trips(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1], sad2[SAM_TOKEN_LEN + 1];
+	char tok[SAM_TOKEN_LEN + 1];
+	struct authz a;
+	struct signr s;
+	ProtobufCBinaryData pw = { 14, (uint8_t *)"alice-password" };
+	uint32_t exp;
+
+	mac_calls = 0;
+	authorize_ok(f, f->cred_a, 2, 32, NULL, sad);
+	assert_int_equal(mac_calls, 1);
+	mac_calls = 0;
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__OK);
+	assert_int_equal(mac_calls, 1);
+	mac_calls = 0;
+	assert_int_equal(sam_auth_login(&f->core, "alice", &pw, tok, &exp),
+	    INKAN__STATUS__OK);
+	assert_int_equal(mac_calls, 1);
+
+	mac_down = 1;
+	fake_now += 30;
+	authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "1234", totp_alice);
+	assert_int_equal(authorize(f, &a, sad2), INKAN__STATUS__UNAVAILABLE);
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 1, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__UNAVAILABLE);
+	assert_int_equal(sam_auth_login(&f->core, "alice", &pw, tok, &exp),
+	    INKAN__STATUS__UNAVAILABLE);
+	assert_int_equal(sam_auth_login(&f->core, "nobody", &pw, tok, &exp),
+	    INKAN__STATUS__UNAVAILABLE);
+	mac_down = 0;
+	/* the refused attempt did not spend the OTP: it works now */
+	assert_int_equal(authorize(f, &a, sad2), INKAN__STATUS__OK);
+	/* no MAC service configured at all: nothing passes */
+	f->core.mac = NULL;
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__INTEGRITY);
+}
+
+/* ---- issue 3: reserve / commit / release / recovery ---- */
+
+static int count_state(struct fx *f, const char *sad, int state)
+{
+	struct sam_digests d;
+	uint8_t sh[32];
+	int n = 0;
+
+	sam_auth_digest(sad, sh);
+	assert_int_equal(sam_digests_load(f->core.store, sh, &d), 0);
+	for (size_t i = 0; i < d.n; i++)
+		n += d.state[i] == state;
+	sam_digests_free(&d);
+	return n;
+}
+
+static int64_t remaining(struct fx *f, const char *sad)
+{
+	struct sam_sad_row row;
+	uint8_t sh[32];
+
+	sam_auth_digest(sad, sh);
+	assert_int_equal(sam_store_sad_get(f->core.store, sh, &row), 0);
+	return row.remaining;
+}
+
+static void test_reserve_commit(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1];
+	struct sam_sign_plan p1, p2, p3;
+	struct signr s;
+	int n;
+
+	authorize_ok(f, f->cred_a, 3, 32, NULL, sad);
+	/* reserve digest 0: nobody else can take it meanwhile */
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, &p1), INKAN__STATUS__OK);
+	assert_true(p1.op > 0);
+	assert_int_equal(count_state(f, sad, SAM_HASH_RESERVED), 1);
+	assert_int_equal(remaining(f, sad), 2);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__HASH_NOT_AUTHORIZED);
+	/* the SCM failed: given back, the signer retries with the same SAD */
+	assert_int_equal(sam_sad_release(&f->core, &p1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(count_state(f, sad, SAM_HASH_AUTHORISED), 3);
+	assert_int_equal(remaining(f, sad), 3);
+	assert_int_equal(sign(f, &s, &p2), INKAN__STATUS__OK);
+	/* a stale release of the first operation changes nothing */
+	assert_int_equal(sam_sad_release(&f->core, &p1, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(count_state(f, sad, SAM_HASH_RESERVED), 1);
+	/* signatures came back: committed, never again */
+	assert_int_equal(sam_sad_commit(&f->core, &p2), 0);
+	assert_int_equal(count_state(f, sad, SAM_HASH_SIGNED), 1);
+	assert_int_equal(sam_sad_commit(&f->core, &p2), -ESTALE);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__HASH_NOT_AUTHORIZED);
+	assert_int_equal(remaining(f, sad), 2);
+
+	/* a crash between reserve and commit (digests 1 and 2): at the next
+	 * start the reservation goes back to the SAD */
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 1, 32);
+	sign_add(&s, 2, 32);
+	assert_int_equal(sign(f, &s, &p3), INKAN__STATUS__OK);
+	assert_int_equal(remaining(f, sad), 0);
+	sam_store_close(f->core.store);
+	assert_int_equal(sam_store_open(f->db, &f->core.store), 0);
+	assert_int_equal(sam_sad_recover(&f->core, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(remaining(f, sad), 2);
+	assert_int_equal(count_state(f, sad, SAM_HASH_SIGNED), 1);
+	/* the late commit of the interrupted operation finds nothing */
+	assert_int_equal(sam_sad_commit(&f->core, &p3), -ESTALE);
+	assert_int_equal(sign(f, &s, &p3), INKAN__STATUS__OK);
+	assert_int_equal(sam_sad_commit(&f->core, &p3), 0);
+	assert_int_equal(remaining(f, sad), 0);
+	assert_int_equal(sam_sad_recover(&f->core, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+/* ---- issue 3: extendTransaction ---- */
+
+static Inkan__Status extend(struct fx *f, const char *tok, const char *cred,
+    const char *sad, char *out, uint32_t *exp)
+{
+	Inkan__ExtendReq r = INKAN__EXTEND_REQ__INIT;
+	struct sam_who who;
+
+	r.access_token = (char *)tok;
+	r.credential_id = (char *)cred;
+	r.sad = (char *)sad;
+	return sam_sad_extend(&f->core, &r, out, exp, &who);
+}
+
+static void test_extend(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1], nsad[SAM_TOKEN_LEN + 1];
+	char nsad2[SAM_TOKEN_LEN + 1];
+	struct sam_sign_plan p;
+	struct signr s;
+	uint32_t exp = 0;
+
+	authorize_ok(f, f->cred_a, 3, 32, OID_SHA256, sad);
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, &p), INKAN__STATUS__OK);
+	assert_int_equal(sam_sad_commit(&f->core, &p), 0);
+
+	/* only the SAD's own signer, token and credential */
+	assert_int_equal(extend(f, f->tok_bob, f->cred_a, sad, nsad, &exp),
+	    INKAN__STATUS__UNKNOWN_CREDENTIAL);
+	assert_int_equal(extend(f, f->tok_alice, f->cred_b, sad, nsad, &exp),
+	    INKAN__STATUS__SAD_INVALID);
+	fake_now += 100;
+	assert_int_equal(extend(f, f->tok_alice, f->cred_a, sad, nsad, &exp),
+	    INKAN__STATUS__OK);
+	assert_int_equal(exp, f->core.sad_lifetime);
+	assert_string_not_equal(sad, nsad);
+	assert_int_equal(remaining(f, nsad), 2);
+	assert_int_equal(count_state(f, nsad, SAM_HASH_AUTHORISED), 2);
+	/* the old SAD is gone */
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 1, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__SAD_INVALID);
+	/* the new one carries the unused digests only, and the hash algo */
+	sign_init(&s, f->tok_alice, f->cred_a, nsad, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__HASH_NOT_AUTHORIZED);
+	sign_init(&s, f->tok_alice, f->cred_a, nsad, OID_ECDSA_SHA256);
+	sign_add(&s, 1, 32);
+	sign_add(&s, 2, 32);
+	assert_int_equal(sign(f, &s, &p), INKAN__STATUS__OK);
+	assert_int_equal(sam_sad_commit(&f->core, &p), 0);
+	/* used up: nothing to extend */
+	assert_int_equal(extend(f, f->tok_alice, f->cred_a, nsad, nsad2, &exp),
+	    INKAN__STATUS__SAD_INVALID);
+	/* never past the access token's own expiry; never an expired SAD */
+	authorize_ok(f, f->cred_a, 1, 32, NULL, sad);
+	fake_now += f->core.token_lifetime - 500;
+	assert_int_equal(extend(f, f->tok_alice, f->cred_a, sad, nsad, &exp),
+	    INKAN__STATUS__SAD_EXPIRED);
+}
+
+static void test_extend_bound(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1], nsad[SAM_TOKEN_LEN + 1];
+	uint32_t exp = 0;
+
+	/* the token (issued at setup) has 3600 s; after 3400 s a fresh SAD
+	 * can only be extended to the token's end */
+	fake_now += f->core.token_lifetime - 200 - 30;
+	authorize_ok(f, f->cred_a, 1, 32, NULL, sad);
+	fake_now += 100;
+	assert_int_equal(extend(f, f->tok_alice, f->cred_a, sad, nsad, &exp),
+	    INKAN__STATUS__OK);
+	assert_int_equal(exp, 100);
+}
+
+/* ---- issue 3: per-credential multisign, disabled credentials ---- */
+
+static void test_cred_multisign_disabled(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1];
+	struct authz a;
+	struct signr s;
+
+	/* multisign 1: no batches */
+	cred_change(f, f->cred_a, SAM_CRED_ENABLED, 1, 0, 0, 0);
+	fake_now += 30;
+	authz_init(&a, f->tok_alice, f->cred_a, 2, 32, "1234", totp_alice);
+	assert_int_equal(authorize(f, &a, sad),
+	    INKAN__STATUS__TOO_MANY_SIGNATURES);
+	authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "1234", totp_alice);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__OK);
+	/* other credentials keep the service's multisign */
+	authorize_ok(f, f->cred_b, 3, 32, NULL, sad);
+	/* a value above the service's is capped by it */
+	cred_change(f, f->cred_a, SAM_CRED_ENABLED, 200, 0, 0, 0);
+	fake_now += 30;
+	authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "1234", totp_alice);
+	a.req.num_signatures = f->core.multisign + 1;
+	assert_int_equal(authorize(f, &a, sad),
+	    INKAN__STATUS__TOO_MANY_SIGNATURES);
+
+	/* disabled: the SAD already issued stops working, and no new one */
+	authorize_ok(f, f->cred_b, 1, 32, NULL, sad);
+	cred_change(f, f->cred_b, SAM_CRED_DISABLED, 0, 0, 0, 0);
+	sign_init(&s, f->tok_alice, f->cred_b, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__CREDENTIAL_DISABLED);
+	fake_now += 30;
+	authz_init(&a, f->tok_alice, f->cred_b, 1, 32, "1234", totp_alice);
+	assert_int_equal(authorize(f, &a, sad),
+	    INKAN__STATUS__CREDENTIAL_DISABLED);
+	cred_change(f, f->cred_b, SAM_CRED_ENABLED, 0, 0, 0, 0);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__OK);
+}
+
+/* ---- issue 3: lock until unlocked, and across a restart ---- */
+
+static void test_lock_forever_persistent(void **state)
+{
+	struct fx *f = *state;
+	char sad[SAM_TOKEN_LEN + 1];
+	struct sam_user *u = sodium_malloc(sizeof *u);
+	struct authz a;
+
+	f->core.lock_after = 3;
+	f->core.lock_seconds = 0;           /* until an operator unlocks */
+	fake_now += 30;
+	for (int i = 0; i < 2; i++) {
+		authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "0000", totp_alice);
+		assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__INVALID_PIN);
+		assert_false(f->core.notes.locked);
+	}
+	/* restart between failures: the count survives */
+	sam_store_close(f->core.store);
+	assert_int_equal(sam_store_open(f->db, &f->core.store), 0);
+	authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "0000", totp_alice);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__INVALID_PIN);
+	assert_true(f->core.notes.locked);
+	assert_true(f->core.notes.locked_until == SAM_LOCK_FOREVER);
+	authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "1234", totp_alice);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__LOCKED);
+	/* half a year later, after a restart: still locked */
+	fake_now += 180 * 86400;
+	sam_store_close(f->core.store);
+	assert_int_equal(sam_store_open(f->db, &f->core.store), 0);
+	login(f, "alice", "alice-password", f->tok_alice);
+	authz_init(&a, f->tok_alice, f->cred_a, 1, 32, "1234", totp_alice);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__LOCKED);
+	/* the operator's unlock (admin.c) resets the record */
+	assert_int_equal(sam_store_user_by_name(f->core.store, "alice", u), 0);
+	assert_int_equal(sam_store_user_failures(f->core.store, u->id, 0, 0), 0);
+	assert_int_equal(authorize(f, &a, sad), INKAN__STATUS__OK);
+	sodium_free(u);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1086,6 +1558,14 @@ int main(void)
 		T(test_digest_length_sign),
 		cmocka_unit_test(test_x509),
 		T(test_store_schema),
+		T(test_mac_db_edits),
+		T(test_mac_tokens_and_sads),
+		T(test_mac_round_trips),
+		T(test_reserve_commit),
+		T(test_extend),
+		T(test_extend_bound),
+		T(test_cred_multisign_disabled),
+		T(test_lock_forever_persistent),
 	};
 	make_digests();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,8 @@
 #include "server.h"
 #include "util.h"
 #include "pkcs11.h"
+#include "mac.h"
+#include "audit_key.h"
 
 #define SCM_KEY_ID_LEN P11_KEY_ID_LEN
 #define SCM_MAX_DIGESTS INKAN_MAX_HASHES    /* 256: fits one frame */
@@ -58,6 +60,9 @@ struct scm {
 	volatile int *stop;
 	bool lost;              /* token session gone: exit non-zero */
 	struct p11_token tok;
+	CK_OBJECT_HANDLE mac_key;   /* issue 3: row-integrity HMAC key */
+	struct scm_audit_key audit_key;   /* issue 5: checkpoint signing key */
+	bool have_audit_key;
 };
 
 static struct scm scm = { .fd = -1 };
@@ -102,6 +107,14 @@ static int scm_config_key(void *app, const char *key, const char *value)
 		if (value[0] == '\0')
 			return -EINVAL;
 		set_str(&s->pin_file, value);
+	} else if (strcmp(key, "pin_credential") == 0) {
+		/* issue 6: systemd LoadCredential=NAME:... */
+		char *path;
+
+		if (daemon_credential_path(value, &path) < 0)
+			return -EINVAL;
+		free(s->pin_file);
+		s->pin_file = path;
 	} else if (strcmp(key, "key_backup") == 0) {
 		if (cfg_bool(value, &s->key_backup) < 0)
 			return -EINVAL;
@@ -120,7 +133,8 @@ static int scm_config_done(void *app)
 		return -EINVAL;
 	}
 	if (s->pin_file == NULL) {
-		log_err("config [scm]: 'pin_file' is required");
+		log_err("config [scm]: 'pin_file' or 'pin_credential' is "
+		    "required");
 		return -EINVAL;
 	}
 	if ((s->token_label == NULL) == (s->token_serial == NULL)) {
@@ -205,15 +219,40 @@ static int scm_init(void *app)
 		p11_log_failure("cannot open the token", r);
 		return -EIO;
 	}
-	s->fd = ipc_listen(s->socket, 0660);
+	/* issue 3: the row-integrity MAC key; made in the token on the first
+	 * MAC request (as the serving user, who must own its object file) */
+	{
+		bool created = false;
+
+		s->mac_key = CK_INVALID_HANDLE;
+		r = scm_mac_open(&s->tok, false, &s->mac_key, &created);
+		if (r != 0 && r != P11_NOT_FOUND) {
+			p11_log_failure("cannot look up the MAC key", r);
+			return -EIO;
+		}
+	}
+	/* issue 5: the audit key (made by --init-token; on a token from
+	 * before, on first use: after the privilege drop, so that its object
+	 * file belongs to the service user) */
+	{
+		bool created = false;
+
+		r = scm_audit_open(&s->tok, &s->audit_key, false, &created);
+		if (r == 0)
+			s->have_audit_key = true;
+		else if (r == P11_NOT_FOUND)
+			log_info("no audit key \"%s\" on the token yet: it is "
+			    "generated on first use", SCM_AUDIT_LABEL);
+		else {
+			p11_log_failure("cannot use the audit key", r);
+			return -EIO;
+		}
+	}
+	/* issue 6: systemd socket activation (FileDescriptorName=crypto) */
+	s->fd = daemon_listen("crypto", s->socket, 0660);
 	if (s->fd < 0) {
 		log_err("cannot listen on %s: %s", s->socket, strerror(-s->fd));
 		return s->fd;
-	}
-	r = daemon_chown_path(s->socket);
-	if (r < 0) {
-		log_err("cannot chown %s: %s", s->socket, strerror(-r));
-		return r;
 	}
 	log_info("token %s \"%s\" open via %s; serving sam uid %u on %s%s",
 	    s->token_label ? "label" : "serial",
@@ -515,6 +554,118 @@ static Inkan__Status scm_answer_destroy(struct srv_ctx *c,
 	return INKAN__STATUS__OK;
 }
 
+/* issue 3: HMAC-SHA256 of the SAM's row digests with the MAC key only. */
+#define SCM_MAC_MAX_INPUTS 16
+static Inkan__Status scm_answer_mac(struct srv_ctx *c,
+    const ProtobufCMessage *msg)
+{
+	const Inkan__MacReq *r = (const Inkan__MacReq *)msg;
+	Inkan__MacRep rep = INKAN__MAC_REP__INIT;
+	ProtobufCBinaryData macs[SCM_MAC_MAX_INPUTS];
+	uint8_t buf[SCM_MAC_MAX_INPUTS][SCM_MAC_LEN];
+	static const ProtobufCBinaryData none = { 0, NULL };
+	int rc;
+
+	if (scm.mac_key == CK_INVALID_HANDLE) {
+		bool created = false;
+
+		rc = scm_mac_open(&scm.tok, true, &scm.mac_key, &created);
+		if (rc != 0) {
+			scm.mac_key = CK_INVALID_HANDLE;
+			return scm_fail(c, "mac", &none, rc);
+		}
+		if (created)
+			log_info("generated the row-integrity MAC key \"%s\" "
+			    "(HMAC-SHA256, sensitive, never extractable)",
+			    SCM_MAC_LABEL);
+	}
+	if (r->n_inputs < 1 || r->n_inputs > SCM_MAC_MAX_INPUTS) {
+		log_warn("mac: refused: need 1..16 inputs");
+		srv_detail(c, "need 1..16 inputs");
+		return INKAN__STATUS__INVALID_REQUEST;
+	}
+	for (size_t i = 0; i < r->n_inputs; i++) {
+		if (r->inputs[i].len != SCM_MAC_INPUT_LEN ||
+		    r->inputs[i].data == NULL) {
+			log_warn("mac: refused: an input is not 32 bytes");
+			srv_detail(c, "each input must be 32 bytes");
+			return INKAN__STATUS__INVALID_REQUEST;
+		}
+		rc = scm_mac_compute(&scm.tok, scm.mac_key, r->inputs[i].data,
+		    r->inputs[i].len, buf[i]);
+		if (rc != 0)
+			return scm_fail(c, "mac", &none, rc);
+		macs[i].data = buf[i];
+		macs[i].len = SCM_MAC_LEN;
+	}
+	rep.n_macs = r->n_inputs;
+	rep.macs = macs;
+	srv_reply(c, &rep.base);
+	sodium_memzero(buf, sizeof buf);
+	return INKAN__STATUS__OK;
+}
+
+/* issue 5: the audit key, generated inside the token on first use. */
+static int audit_key(void)
+{
+	bool created = false;
+	int rc;
+
+	if (scm.have_audit_key)
+		return 0;
+	rc = scm_audit_open(&scm.tok, &scm.audit_key, true, &created);
+	if (rc != 0)
+		return rc;
+	scm.have_audit_key = true;
+	if (created)
+		log_info("generated the audit key \"%s\" (EC P-256, sign only, "
+		    "sensitive, never extractable)", SCM_AUDIT_LABEL);
+	return 0;
+}
+
+/* issue 5: sign a checkpoint statement built here from (seq, head) with the
+ * audit key only; the request names no key and carries no data to sign. */
+static Inkan__Status scm_answer_audit_sign(struct srv_ctx *c,
+    const ProtobufCMessage *msg)
+{
+	const Inkan__AuditSignReq *r = (const Inkan__AuditSignReq *)msg;
+	Inkan__AuditSignRep rep = INKAN__AUDIT_SIGN_REP__INIT;
+	static const ProtobufCBinaryData none = { 0, NULL };
+	uint8_t md[32], sig[DER_ECDSA_SIG_MAX];
+	size_t len = 0;
+	int rc;
+
+	if (r->head.len != 32 || r->head.data == NULL || r->seq == 0) {
+		log_warn("audit-sign: refused: need seq >= 1 and a 32-byte head");
+		srv_detail(c, "need seq >= 1 and a 32-byte head");
+		return INKAN__STATUS__INVALID_REQUEST;
+	}
+	if ((rc = audit_key()) != 0 ||
+	    (rc = scm_audit_digest(r->seq, r->head.data, md)) != 0 ||
+	    (rc = scm_audit_sign(&scm.tok, &scm.audit_key, md, sig, &len)) != 0)
+		return scm_fail(c, "audit-sign", &none, rc);
+	rep.signature.data = sig;
+	rep.signature.len = len;
+	srv_reply(c, &rep.base);
+	return INKAN__STATUS__OK;
+}
+
+static Inkan__Status scm_answer_audit_key(struct srv_ctx *c,
+    const ProtobufCMessage *msg)
+{
+	Inkan__AuditKeyRep rep = INKAN__AUDIT_KEY_REP__INIT;
+	static const ProtobufCBinaryData none = { 0, NULL };
+	int rc;
+
+	(void)msg;
+	if ((rc = audit_key()) != 0)
+		return scm_fail(c, "audit-key", &none, rc);
+	rep.spki.data = scm.audit_key.spki;
+	rep.spki.len = sizeof scm.audit_key.spki;
+	srv_reply(c, &rep.base);
+	return INKAN__STATUS__OK;
+}
+
 static const struct srv_handler scm_handlers[] = {
 	{ INKAN__MSG_TYPE__CRYPTO_KEYGEN_REQ, PEER_SAM,
 	    &inkan__keygen_req__descriptor, scm_answer_keygen },
@@ -526,6 +677,12 @@ static const struct srv_handler scm_handlers[] = {
 	    &inkan__sign_csr_req__descriptor, scm_answer_sign_csr },
 	{ INKAN__MSG_TYPE__CRYPTO_DESTROY_REQ, PEER_SAM,
 	    &inkan__destroy_req__descriptor, scm_answer_destroy },
+	{ INKAN__MSG_TYPE__CRYPTO_MAC_REQ, PEER_SAM,
+	    &inkan__mac_req__descriptor, scm_answer_mac },
+	{ INKAN__MSG_TYPE__CRYPTO_AUDIT_SIGN_REQ, PEER_SAM,
+	    &inkan__audit_sign_req__descriptor, scm_answer_audit_sign },
+	{ INKAN__MSG_TYPE__CRYPTO_AUDIT_PUBKEY_REQ, PEER_SAM,
+	    &inkan__audit_key_req__descriptor, scm_answer_audit_key },
 };
 
 static int scm_serve(void *app, volatile int *stop)
@@ -659,6 +816,29 @@ static int init_token_main(int argc, char **argv)
 		goto out;
 	}
 	log_info("token \"%s\" initialised", scm.token_label);
+	/* issue 5: the audit key is made with the token, so that the
+	 * auditors can have its public key before the first record. */
+	{
+		struct p11_token u;
+		struct scm_audit_key k;
+		bool created = false;
+
+		memset(&u, 0, sizeof u);
+		r = p11_open(&u, scm.module, scm.token_label, NULL, user,
+		    user_len);
+		if (r == 0)
+			r = scm_audit_open(&u, &k, true, &created);
+		if (r != 0)
+			log_err("cannot generate the audit key: %s",
+			    p11_describe(&u, buf, sizeof buf));
+		else
+			log_info("generated the audit key \"%s\" (EC P-256, sign "
+			    "only, sensitive, never extractable)",
+			    SCM_AUDIT_LABEL);
+		p11_close(&u);
+		if (r != 0)
+			goto out;
+	}
 	ret = 0;
 out:
 	sodium_free(so);

@@ -73,6 +73,10 @@ static const char *const method_names[CSC_N_METHODS] = {
 	[CSC_CRED_INFO] = "credentials/info",
 	[CSC_CRED_AUTHORIZE] = "credentials/authorize",
 	[CSC_SIGN_HASH] = "signatures/signHash",
+	[CSC_CRED_EXTEND] = "credentials/extendTransaction",
+	[CSC_OAUTH_AUTHORIZE] = "oauth2/authorize",
+	[CSC_OAUTH_TOKEN] = "oauth2/token",
+	[CSC_OAUTH_REVOKE] = "oauth2/revoke",
 };
 
 const char *csc_method_name(enum csc_method m)
@@ -132,7 +136,7 @@ static int field(const json_t *o, const char *v2name, const char *v1name,
 
 /* Valid UTF-8 without control characters (JSON already guarantees UTF-8, the
  * Basic header does not). */
-static bool text_ok(const unsigned char *s, size_t n)
+bool csc_text_ok(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -171,6 +175,8 @@ static bool text_ok(const unsigned char *s, size_t n)
 	}
 	return true;
 }
+
+#define text_ok csc_text_ok
 
 /* Visible ASCII only: identifiers the SAM made (credential ids, SADs). */
 static bool ident_ok(const char *s, size_t n)
@@ -271,7 +277,7 @@ static int get_int(const json_t *o, const char *name, long long min,
 
 /* Standard base64 as the CSC API says, but base64url (what query strings
  * carry) too, with or without padding. Returns 0 or -1. */
-static int b64_decode(const char *s, size_t n, uint8_t *out, size_t max,
+int csc_b64_decode(const char *s, size_t n, uint8_t *out, size_t max,
     size_t *len)
 {
 	static const int variants[] = {
@@ -288,6 +294,8 @@ static int b64_decode(const char *s, size_t n, uint8_t *out, size_t max,
 			return 0;
 	return -1;
 }
+
+#define b64_decode csc_b64_decode
 
 static char *b64_encode(const uint8_t *in, size_t n)
 {
@@ -752,15 +760,41 @@ int csc_sign_parse(const json_t *body, const char *token, struct csc_sign *s,
 	char mode[4];
 	int r;
 
+	char *bearer_sad = NULL, *field_sad = NULL;
+	size_t tl = token ? strlen(token) : 0;
+
 	memset(s, 0, sizeof *s);
 	inkan__sign_req__init(&s->req);
-	s->req.access_token = (char *)token;
+	if (tl > CSC_MAX_TOKEN) {
+		csc_error_set(e, 401, "invalid_token",
+		    "Missing or invalid access token");
+		return -1;
+	}
+	memcpy(s->access, token ? token : "", tl + 1);
+	csc_split_cred_token(s->access, &bearer_sad);
+	s->req.access_token = s->access;
 	if (get_str(body, "credentialID", NULL, true, STR_IDENT,
 	    CSC_MAX_CRED_ID, s->credential_id, e) < 0 ||
-	    get_str(body, "SAD", NULL, true, STR_IDENT, CSC_MAX_SAD, s->sad,
-	    e) < 0 ||
+	    get_str(body, "SAD", NULL, bearer_sad == NULL, STR_IDENT,
+	    CSC_MAX_SAD, s->sad, e) < 0 ||
 	    get_hashes(body, true, &s->hashes, e) < 0)
 		return -1;
+	if (!s->sad[0]) {
+		/* v2: the credential-scope Bearer token is the SAD */
+		memmove(s->sad, bearer_sad, strlen(bearer_sad) + 1);
+	} else {
+		char tmp[CSC_MAX_SAD + 1];
+
+		memcpy(tmp, s->sad, sizeof tmp);
+		csc_split_cred_token(tmp, &field_sad);
+		if (field_sad) {
+			/* v1: SAD is a credential token, with its own access
+			 * token; the Bearer (a service token) is not needed. */
+			memcpy(s->access, tmp, strlen(tmp) + 1);
+			memmove(s->sad, field_sad, strlen(field_sad) + 1);
+		}
+		sodium_memzero(tmp, sizeof tmp);
+	}
 	r = get_str(body, "hashAlgorithmOID", "hashAlgo", false, STR_OID,
 	    CSC_MAX_OID, s->hash_algo, e);
 	if (r < 0)
@@ -798,6 +832,17 @@ int csc_sign_parse(const json_t *body, const char *token, struct csc_sign *s,
 	s->req.n_hashes = s->hashes.n;
 	s->req.hashes = s->hashes.v;
 	return 0;
+}
+
+void csc_split_cred_token(char *token, char **sad)
+{
+	char *dot = strchr(token, '.');
+
+	*sad = NULL;
+	if (!dot || dot == token || !dot[1] || strchr(dot + 1, '.'))
+		return;
+	*dot = '\0';
+	*sad = dot + 1;
 }
 
 void csc_sign_clear(struct csc_sign *s)
@@ -851,14 +896,32 @@ static const char *const sign_algos[] = {
 	"1.2.840.10045.4.3.4",          /* ecdsa-with-SHA512 */
 };
 
-json_t *csc_json_info(enum csc_version v)
+/* Is method m served (else 501, and not in info.methods)? */
+static bool method_served(const struct csc_sam *sam, enum csc_method m)
 {
-	json_t *methods = json_array(), *algos = json_array();
+	switch (m) {
+	case CSC_CRED_EXTEND:
+		return sam && sam->have_extend;
+	case CSC_OAUTH_AUTHORIZE:
+	case CSC_OAUTH_TOKEN:
+	case CSC_OAUTH_REVOKE:
+		return sam && sam->have_oauth;
+	default:
+		return (unsigned)m < CSC_N_METHODS;
+	}
+}
+
+json_t *csc_json_info(enum csc_version v, const struct csc_sam *sam,
+    const char *base_url)
+{
+	json_t *methods = json_array(), *algos = json_array(), *auth, *j;
 	bool ok = methods && algos;
+	bool oauth = sam && sam->have_oauth && base_url;
 	unsigned i;
 
 	for (i = CSC_AUTH_LOGIN; ok && i < CSC_N_METHODS; i++)
-		ok = push(methods, json_string(method_names[i]));
+		if (method_served(sam, (enum csc_method)i))
+			ok = push(methods, json_string(method_names[i]));
 	for (i = 0; ok && i < sizeof sign_algos / sizeof sign_algos[0]; i++)
 		ok = push(algos, json_string(sign_algos[i]));
 	if (!ok) {
@@ -866,20 +929,48 @@ json_t *csc_json_info(enum csc_version v)
 		json_decref(algos);
 		return NULL;
 	}
-	if (v == CSC_V2)
-		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:o,"
+	auth = oauth ? json_pack("[s, s]", "basic", "oauth2code") :
+	    json_pack("[s]", "basic");
+	if (!auth) {
+		json_decref(methods);
+		json_decref(algos);
+		return NULL;
+	}
+	if (v == CSC_V2) {
+		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
 		    " s:{s:o}}",
 		    "specs", "2.0.0.2", "name", "inkan", "logo", "",
 		    "region", "JP", "lang", "en-US",
 		    "description", "inkan remote signing service",
-		    "authType", "basic", "methods", methods,
+		    "authType", auth, "methods", methods,
 		    "signAlgorithms", "algos", algos);
-	json_decref(algos);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:o}",
-	    "specs", "1.0.4.0", "name", "inkan", "logo", "",
-	    "region", "JP", "lang", "en-US",
-	    "description", "inkan remote signing service",
-	    "authType", "basic", "methods", methods);
+	} else {
+		json_decref(algos);
+		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+		    "specs", "1.0.4.0", "name", "inkan", "logo", "",
+		    "region", "JP", "lang", "en-US",
+		    "description", "inkan remote signing service",
+		    "authType", auth, "methods", methods);
+	}
+	if (j && oauth) {
+		char url[600];
+
+		/* The authorization server's base: its endpoints are
+		 * <oauth2>/oauth2/authorize etc., per API version. */
+		if ((size_t)snprintf(url, sizeof url, "%s/csc/v%d", base_url,
+		    v == CSC_V2 ? 2 : 1) >= sizeof url ||
+		    !put(j, "oauth2", json_string(url))) {
+			json_decref(j);
+			return NULL;
+		}
+	}
+	if (j && v == CSC_V2 &&
+	    (!put(j, "asynchronousOperationMode", json_false()) ||
+	    !put(j, "validationInfo", json_false()))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 json_t *csc_json_login(const Inkan__LoginRep *r)
@@ -1051,8 +1142,11 @@ struct call {
 	enum csc_version v;
 	enum csc_method m;
 	const json_t *body;
-	const char *token;
+	const char *token;              /* access token (credential token split) */
+	const char *bearer;             /* the Bearer token as sent */
+	const char *base_url;
 	struct csc_http_rep *rp;
+	Inkan__Status st;               /* of the last SAM call */
 };
 
 static void rep_json(struct csc_http_rep *rp, unsigned status, json_t *j)
@@ -1079,6 +1173,16 @@ static void rep_json(struct csc_http_rep *rp, unsigned status, json_t *j)
 	}
 }
 
+void csc_rep_clear(struct csc_http_rep *rp)
+{
+	csc_body_free(rp->body);
+	csc_body_free(rp->location);    /* may carry an authorization code */
+	free(rp->set_cookie);
+	free(rp->csp);
+	rp->body = rp->location = rp->set_cookie = rp->csp = NULL;
+	rp->body_len = 0;
+}
+
 void csc_rep_error(struct csc_http_rep *rp, const struct csc_err *e)
 {
 	csc_body_free(rp->body);
@@ -1088,6 +1192,25 @@ void csc_rep_error(struct csc_http_rep *rp, const struct csc_err *e)
 		    "Bearer error=\"invalid_token\"" :
 		    "Basic realm=\"inkan\", charset=\"UTF-8\"";
 	rep_json(rp, e->http, csc_json_error(e));
+}
+
+void csc_rep_json(struct csc_http_rep *rp, unsigned status, json_t *j)
+{
+	rep_json(rp, status, j);
+}
+
+bool csc_admit(const struct csc_sam *sam, const char *kind, const char *key,
+    struct csc_http_rep *rp)
+{
+	struct csc_err e;
+
+	if (!sam->admit || sam->admit(sam->admit_ctx, kind, key))
+		return true;
+	csc_error_set(&e, 429, "too_many_requests",
+	    "Too many requests for this account; retry later");
+	csc_rep_error(rp, &e);
+	rp->retry_after = 1;
+	return false;
 }
 
 static void fail(struct call *c, const struct csc_err *e)
@@ -1108,6 +1231,8 @@ static int sam_call(struct call *c, uint32_t type, const ProtobufCMessage *req,
 	r = c->sam->call(c->sam->ctx, type, req, desc, rep, &st, detail,
 	    sizeof detail);
 	detail[sizeof detail - 1] = '\0';
+	c->st = r < 0 ? (r == -EPROTO || r == -EBADMSG ?
+	    INKAN__STATUS__INTERNAL : INKAN__STATUS__UNAVAILABLE) : st;
 	if (r < 0) {
 		if (r == -EPROTO || r == -EBADMSG)
 			csc_error_set(&e, 500, "server_error", "Internal error");
@@ -1129,6 +1254,19 @@ static int sam_call(struct call *c, uint32_t type, const ProtobufCMessage *req,
 	return 0;
 }
 
+int csc_sam_call(const struct csc_sam *sam, enum csc_version v,
+    enum csc_method m, uint32_t type, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **rep,
+    struct csc_http_rep *rp, Inkan__Status *st)
+{
+	struct call c = { .sam = sam, .v = v, .m = m, .rp = rp };
+	int r = sam_call(&c, type, req, desc, rep);
+
+	if (st)
+		*st = c.st;
+	return r;
+}
+
 static void wipe_str(char *s)
 {
 	if (s)
@@ -1141,7 +1279,7 @@ static void do_info(struct call *c)
 
 	if (check_type(c->body, "lang", JSON_STRING, &e) < 0)
 		{ fail(c, &e); return; }
-	rep_json(c->rp, 200, csc_json_info(c->v));
+	rep_json(c->rp, 200, csc_json_info(c->v, c->sam, c->base_url));
 }
 
 static void do_login(struct call *c, const char *authorization)
@@ -1154,6 +1292,10 @@ static void do_login(struct call *c, const char *authorization)
 	if (csc_login_parse(authorization, c->body, &l, &e) < 0) {
 		csc_login_clear(&l);
 		{ fail(c, &e); return; }
+	}
+	if (!csc_admit(c->sam, "user", l.username, c->rp)) {
+		csc_login_clear(&l);
+		return;
 	}
 	if (sam_call(c, INKAN__MSG_TYPE__SIGNER_LOGIN_REQ, &l.req.base,
 	    &inkan__login_rep__descriptor, &rep) < 0) {
@@ -1351,7 +1493,7 @@ static void do_sign(struct call *c)
 	struct csc_err e;
 	ProtobufCMessage *rep;
 
-	if (csc_sign_parse(c->body, c->token, &s, &e) < 0) {
+	if (csc_sign_parse(c->body, c->bearer, &s, &e) < 0) {
 		csc_sign_clear(&s);
 		{ fail(c, &e); return; }
 	}
@@ -1365,35 +1507,116 @@ static void do_sign(struct call *c)
 	protobuf_c_message_free_unpacked(rep, NULL);
 }
 
+/* credentials/extendTransaction: a fresh SAD for the old one's unused hashes
+ * and remaining count (SAM: sam_sad_extend). hashes/hash, when sent, are
+ * checked for form only: the new SAD covers exactly what the old one still
+ * covered. A credential-scope token works as in signHash. */
+int csc_extend_parse(const json_t *body, const char *token,
+    struct csc_extend *x, struct csc_err *e)
+{
+	struct csc_hashes h = { 0 };
+	char *bearer_sad = NULL, *field_sad = NULL;
+	size_t tl = token ? strlen(token) : 0;
+	char tmp[CSC_MAX_SAD + 1];
+	int r;
+
+	memset(x, 0, sizeof *x);
+	inkan__extend_req__init(&x->req);
+	if (tl > CSC_MAX_TOKEN) {
+		csc_error_set(e, 401, "invalid_token",
+		    "Missing or invalid access token");
+		return -1;
+	}
+	memcpy(x->access, token ? token : "", tl + 1);
+	csc_split_cred_token(x->access, &bearer_sad);
+	if (get_str(body, "credentialID", NULL, true, STR_IDENT,
+	    CSC_MAX_CRED_ID, x->credential_id, e) < 0 ||
+	    get_str(body, "SAD", NULL, bearer_sad == NULL, STR_IDENT,
+	    CSC_MAX_SAD, x->sad, e) < 0)
+		return -1;
+	r = get_hashes(body, false, &h, e);
+	hashes_clear(&h);
+	if (r < 0 || check_client_data(body, e) < 0)
+		return -1;
+	if (!x->sad[0]) {
+		memmove(x->sad, bearer_sad, strlen(bearer_sad) + 1);
+	} else {
+		memcpy(tmp, x->sad, sizeof tmp);
+		csc_split_cred_token(tmp, &field_sad);
+		if (field_sad) {
+			memcpy(x->access, tmp, strlen(tmp) + 1);
+			memmove(x->sad, field_sad, strlen(field_sad) + 1);
+		}
+		sodium_memzero(tmp, sizeof tmp);
+	}
+	x->req.access_token = x->access;
+	x->req.credential_id = x->credential_id;
+	x->req.sad = x->sad;
+	return 0;
+}
+
+static void do_extend(struct call *c)
+{
+	struct csc_extend x;
+	struct csc_err e;
+	ProtobufCMessage *rep;
+	Inkan__ExtendRep *xr;
+	json_t *j;
+
+	if (csc_extend_parse(c->body, c->bearer, &x, &e) < 0) {
+		sodium_memzero(&x, sizeof x);
+		{ fail(c, &e); return; }
+	}
+	if (sam_call(c, INKAN__MSG_TYPE__SIGNER_EXTEND_REQ, &x.req.base,
+	    &inkan__extend_rep__descriptor, &rep) < 0) {
+		sodium_memzero(&x, sizeof x);
+		return;
+	}
+	sodium_memzero(&x, sizeof x);
+	xr = (Inkan__ExtendRep *)rep;
+	j = json_pack("{s:s, s:I}", "SAD", xr->sad, "expiresIn",
+	    (json_int_t)xr->expires_in);
+	rep_json(c->rp, 200, j);
+	wipe_str(xr->sad);
+	protobuf_c_message_free_unpacked(rep, NULL);
+}
+
 void csc_handle(const struct csc_sam *sm, const struct csc_http_req *rq,
     struct csc_http_rep *rp)
 {
-	char token[CSC_MAX_TOKEN + 1];
-	struct call c = { .sam = sm, .rp = rp, .token = token };
+	char token[CSC_MAX_TOKEN + 1], bearer[CSC_MAX_TOKEN + 1];
+	struct call c = { .sam = sm, .rp = rp, .token = token,
+	    .bearer = bearer, .base_url = rq->base_url };
 	struct csc_err e;
 	json_t *body = NULL;
+	char *cred_sad = NULL;
 	bool get, post;
 	int r;
 
 	memset(rp, 0, sizeof *rp);
-	token[0] = '\0';
+	token[0] = bearer[0] = '\0';
+	if (rq->path && strcmp(rq->path, CSC_CSS_PATH) == 0) {
+		oauth_css(rq, rp);
+		return;
+	}
 	r = csc_route(rq->path, &c.v, &c.m);
 	if (r == -ENOENT) {
 		csc_error_set(&e, 404, "invalid_request", "Unknown path");
 		{ csc_rep_error(rp, &e); return; }
 	}
-	if (r < 0) {
+	if (r < 0 || !method_served(sm, c.m)) {
 		csc_error_set(&e, 501, "not_implemented",
 		    "Method not implemented");
 		{ csc_rep_error(rp, &e); return; }
 	}
 	get = rq->method && strcmp(rq->method, "GET") == 0;
 	post = rq->method && strcmp(rq->method, "POST") == 0;
-	if (!post && !(get && c.m == CSC_INFO)) {
+	if (!post && !(get && (c.m == CSC_INFO || c.m == CSC_OAUTH_AUTHORIZE))) {
 		csc_error_set(&e, 405, "invalid_request",
 		    "HTTP method not allowed");
 		csc_rep_error(rp, &e);
-		rp->allow = c.m == CSC_INFO ? "GET, POST" : "POST";
+		rp->allow = (c.m == CSC_INFO || c.m == CSC_OAUTH_AUTHORIZE) ?
+		    "GET, POST" : "POST";
 		return;
 	}
 	if (rq->body_too_large) {
@@ -1401,14 +1624,30 @@ void csc_handle(const struct csc_sam *sm, const struct csc_http_req *rq,
 		    "Request body too large");
 		{ csc_rep_error(rp, &e); return; }
 	}
+	if (c.m == CSC_OAUTH_AUTHORIZE || c.m == CSC_OAUTH_TOKEN ||
+	    c.m == CSC_OAUTH_REVOKE) {
+		/* Form bodies and query strings, HTML for the consent page. */
+		oauth_handle(sm, c.v, c.m, rq, rp);
+		return;
+	}
 	if (csc_parse_body(get ? "" : rq->body, get ? 0 : rq->body_len, &body,
 	    &e) < 0)
 		{ csc_rep_error(rp, &e); return; }
 	c.body = body;
-	if (c.m != CSC_INFO && c.m != CSC_AUTH_LOGIN &&
-	    csc_parse_bearer(rq->authorization, token, sizeof token, &e) < 0) {
-		json_decref(body);
-		{ csc_rep_error(rp, &e); return; }
+	if (c.m != CSC_INFO && c.m != CSC_AUTH_LOGIN) {
+		if (csc_parse_bearer(rq->authorization, bearer, sizeof bearer,
+		    &e) < 0) {
+			json_decref(body);
+			{ csc_rep_error(rp, &e); return; }
+		}
+		memcpy(token, bearer, sizeof token);
+		csc_split_cred_token(token, &cred_sad);
+		if (!csc_admit(sm, "token", token, rp)) {
+			json_decref(body);
+			sodium_memzero(token, sizeof token);
+			sodium_memzero(bearer, sizeof bearer);
+			return;
+		}
 	}
 	switch (c.m) {
 	case CSC_INFO:
@@ -1432,6 +1671,12 @@ void csc_handle(const struct csc_sam *sm, const struct csc_http_req *rq,
 	case CSC_SIGN_HASH:
 		do_sign(&c);
 		break;
+	case CSC_CRED_EXTEND:
+		do_extend(&c);
+		break;
+	case CSC_OAUTH_AUTHORIZE:
+	case CSC_OAUTH_TOKEN:
+	case CSC_OAUTH_REVOKE:
 	case CSC_N_METHODS:
 		csc_error_set(&e, 501, "not_implemented",
 		    "Method not implemented");
@@ -1440,4 +1685,5 @@ void csc_handle(const struct csc_sam *sm, const struct csc_http_req *rq,
 	}
 	json_decref(body);
 	sodium_memzero(token, sizeof token);
+	sodium_memzero(bearer, sizeof bearer);
 }

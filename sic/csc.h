@@ -25,6 +25,10 @@ enum csc_method {
 	CSC_CRED_INFO,
 	CSC_CRED_AUTHORIZE,
 	CSC_SIGN_HASH,
+	CSC_CRED_EXTEND,                /* credentials/extendTransaction */
+	CSC_OAUTH_AUTHORIZE,            /* oauth2/authorize (sic/oauth.c) */
+	CSC_OAUTH_TOKEN,
+	CSC_OAUTH_REVOKE,
 	CSC_N_METHODS
 };
 
@@ -45,6 +49,12 @@ enum csc_method {
 #define CSC_MAX_ALGO_PARAMS     256
 #define CSC_MAX_AUTH_DATA       8
 #define CSC_MAX_DETAIL          120     /* SAM detail text copied into errors */
+#define CSC_MAX_CLIENT_ID       64      /* OAuth2 client_id */
+#define CSC_MAX_REDIRECT_URI    512
+#define CSC_MAX_STATE           255     /* OAuth2 state, echoed to the client */
+#define CSC_MAX_CODE            64      /* OAuth2 authorization code */
+#define CSC_MAX_VERIFIER        128     /* PKCE code_verifier (RFC 7636) */
+#define CSC_MAX_CLIENT_SECRET   128
 
 /* A CSC error response: HTTP status, "error" and "error_description". */
 struct csc_err {
@@ -151,9 +161,28 @@ struct csc_sign {
 	char hash_algo[CSC_MAX_OID + 1];
 	char sign_algo[CSC_MAX_OID + 1];
 	uint8_t params[CSC_MAX_ALGO_PARAMS];
+	char access[CSC_MAX_TOKEN + 1];
 };
+/* token is the Bearer token. An OAuth2 credential-scope token has the form
+ * "<access token>.<SAD>" (sic/oauth.c): as the Bearer token it stands for
+ * both (v2: SAD may then be absent), and given as SAD (v1 token_type "SAD")
+ * it brings its own access token. Nothing is decided here: the SAM checks
+ * the pair as for any SAD. */
 int csc_sign_parse(const json_t *body, const char *token, struct csc_sign *s,
     struct csc_err *e);
+struct csc_extend {
+	Inkan__ExtendReq req;
+	char credential_id[CSC_MAX_CRED_ID + 1];
+	char sad[CSC_MAX_SAD + 1];
+	char access[CSC_MAX_TOKEN + 1];
+};
+/* credentials/extendTransaction; token as for csc_sign_parse. */
+int csc_extend_parse(const json_t *body, const char *token,
+    struct csc_extend *x, struct csc_err *e);
+
+/* Split a credential-scope token in place: "<a>.<b>" -> a, *sad = b; any
+ * other string is left whole with *sad = NULL. */
+void csc_split_cred_token(char *token, char **sad);
 void csc_sign_clear(struct csc_sign *s);
 
 /* Revoke: body "token" is type-checked and otherwise ignored (the Bearer token
@@ -163,7 +192,10 @@ int csc_revoke_parse(const json_t *body, const char *token,
 
 /* ---- reply building (protobuf -> JSON) --------------------------------- */
 
-json_t *csc_json_info(enum csc_version v);
+struct csc_sam;
+/* base_url: "https://host:port" for the oauth2 field (NULL: omitted). */
+json_t *csc_json_info(enum csc_version v, const struct csc_sam *sam,
+    const char *base_url);
 json_t *csc_json_login(const Inkan__LoginRep *r);
 json_t *csc_json_authorize(const Inkan__AuthorizeRep *r);
 json_t *csc_json_sign(const Inkan__SignRep *r);
@@ -182,6 +214,23 @@ struct csc_sam {
 	    const ProtobufCMessageDescriptor *rep_desc, ProtobufCMessage **rep,
 	    Inkan__Status *status, char *detail, size_t detail_len);
 	void *ctx;
+	/* Per-account request rate (sic/ratelimit.c): false = over the limit
+	 * (answered 429). kind separates name spaces ("user", "token",
+	 * "client"); key is the account's name or token. NULL: no limit. */
+	bool (*admit)(void *admit_ctx, const char *kind, const char *key);
+	void *admit_ctx;
+	/* The SAM answers credentials/extendTransaction (a message type the
+	 * protocol has); false: 501 and not listed in info. */
+	bool have_extend;
+	/* OAuth2 endpoints served (sic/oauth.c); false: 501, not listed. */
+	bool have_oauth;
+	const uint8_t *csrf_key;        /* 32 bytes, per process (sic/oauth.c) */
+};
+
+/* One decoded query-string argument. */
+struct csc_kv {
+	const char *key;
+	const char *value;
 };
 
 struct csc_http_req {
@@ -191,6 +240,15 @@ struct csc_http_req {
 	const char *body;
 	size_t body_len;
 	bool body_too_large;            /* the transport dropped the body */
+	/* Below: zero in callers that only speak the JSON methods. */
+	const struct csc_kv *query;     /* GET arguments, percent-decoded */
+	size_t n_query;
+	const char *content_type;       /* Content-Type header or NULL */
+	const char *cookie;             /* Cookie header or NULL */
+	const char *accept_language;    /* Accept-Language header or NULL */
+	const char *base_url;           /* "https://host:port" this service is
+	                                 * reached at (info.oauth2); NULL: none */
+	bool tls;                       /* arrived over TLS (cookie Secure) */
 };
 
 struct csc_http_rep {
@@ -199,11 +257,48 @@ struct csc_http_rep {
 	size_t body_len;
 	const char *allow;              /* Allow: for 405 */
 	const char *www_authenticate;   /* WWW-Authenticate: for 401 */
+	const char *content_type;       /* NULL: application/json */
+	char *location;                 /* Location: (malloc'd) for 302/303 */
+	char *set_cookie;               /* Set-Cookie: (malloc'd) */
+	char *csp;                      /* Content-Security-Policy: (malloc'd) */
+	unsigned retry_after;           /* Retry-After: for 429/503 (0: none) */
 };
 
 /* Route, validate, call the SAM, build the response. Always fills rp. */
 void csc_handle(const struct csc_sam *sam, const struct csc_http_req *rq,
     struct csc_http_rep *rp);
+/* ---- shared with sic/oauth.c ------------------------------------------ */
+
+/* The consent page's style sheet (the only non-CSC path served). */
+#define CSC_CSS_PATH "/csc/consent.css"
+
+/* Serialise j (stolen) as the response body. */
+void csc_rep_json(struct csc_http_rep *rp, unsigned status, json_t *j);
+/* Per-account rate check; false: a 429 response is built. */
+bool csc_admit(const struct csc_sam *sam, const char *kind, const char *key,
+    struct csc_http_rep *rp);
+/* One SAM round trip; on failure (< 0) the CSC error response for (v, m) is
+ * already in rp and *st (if st) says why (UNAVAILABLE / INTERNAL for a
+ * transport failure). On success *rep is the reply (caller frees). */
+int csc_sam_call(const struct csc_sam *sam, enum csc_version v,
+    enum csc_method m, uint32_t type, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **rep,
+    struct csc_http_rep *rp, Inkan__Status *st);
+/* Standard or URL-safe base64, padded or not: 0 or -1. */
+int csc_b64_decode(const char *s, size_t n, uint8_t *out, size_t max,
+    size_t *len);
+/* Valid UTF-8 without control characters. */
+bool csc_text_ok(const unsigned char *s, size_t n);
+
+/* sic/oauth.c: oauth2/authorize (GET: consent page, POST: the signer's
+ * answer), oauth2/token, oauth2/revoke; and the style sheet. */
+void oauth_handle(const struct csc_sam *sam, enum csc_version v,
+    enum csc_method m, const struct csc_http_req *rq,
+    struct csc_http_rep *rp);
+void oauth_css(const struct csc_http_req *rq, struct csc_http_rep *rp);
+
+/* Free everything a response holds (body and the malloc'd headers). */
+void csc_rep_clear(struct csc_http_rep *rp);
 /* Build an error response (also for the transport layer, e.g. 413). */
 void csc_rep_error(struct csc_http_rep *rp, const struct csc_err *e);
 /* Wipe and free a response body (NULL ok); fits MHD's free callback. */

@@ -118,11 +118,24 @@ void csc_error_for(Inkan__Status st, enum csc_version v, enum csc_method m,
 	case INKAN__STATUS__NOT_FOUND:
 	case INKAN__STATUS__DENIED:
 	case INKAN__STATUS__INTERNAL:
+	case INKAN__STATUS__INTEGRITY:      /* issue 3: alerted in the SAM's log */
 		csc_error_set(e, 500, "server_error", "Internal error");
 		return;
 	case INKAN__STATUS__UNAVAILABLE:
 		csc_error_set(e, 503, "temporarily_unavailable",
 		    "The service is temporarily unavailable");
+		return;
+	case INKAN__STATUS__AUDIT_UNAVAILABLE:    /* issue 5: no release without its record */
+		csc_error_set(e, 503, "temporarily_unavailable",
+		    "The audit trail cannot be written; retry later");
+		return;
+	case INKAN__STATUS__OAUTH_INVALID_CLIENT:
+		csc_error_set(e, 401, "invalid_client",
+		    "Unknown client, unregistered redirect_uri or wrong client secret");
+		return;
+	case INKAN__STATUS__OAUTH_INVALID_GRANT:
+		csc_error_set(e, 400, "invalid_grant",
+		    "Invalid, expired or already used authorization code");
 		return;
 	case _INKAN__STATUS_IS_INT_SIZE:
 		break;

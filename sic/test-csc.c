@@ -2,7 +2,10 @@
  * names give the same signer.proto request; every malformed field gets the
  * documented HTTP status and CSC error; every Inkan__Status has a mapping;
  * replies serialise to the documented JSON; the whole handler against a fake
- * SAM (routing, auth headers, transport failures, 204, 405, 413). */
+ * SAM (routing, auth headers, transport failures, 204, 405, 413); the
+ * OAuth2 endpoints and consent page (escaping, CSP, CSRF, PKCE checks,
+ * redirects and errors), credential-scope tokens, extendTransaction and the
+ * per-account rate limiter. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 #include <sodium.h>
 
 #include "csc.h"
+#include "ratelimit.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -670,7 +674,8 @@ static void test_every_status_mapped(void **state)
 			    st != INKAN__STATUS__KEY_MISMATCH &&
 			    st != INKAN__STATUS__EXISTS &&
 			    st != INKAN__STATUS__NOT_FOUND &&
-			    st != INKAN__STATUS__DENIED)
+			    st != INKAN__STATUS__DENIED &&
+			    st != INKAN__STATUS__INTEGRITY)
 				fail_msg("status %s maps to 500", d->values[i].name);
 		}
 	}
@@ -794,13 +799,15 @@ static void test_info_json(void **state)
 	    "\"logo\":\"\",\"region\":\"JP\",\"lang\":\"en-US\","
 	    "\"description\":\"inkan remote signing service\","
 	    "\"authType\":[\"basic\"],\"methods\":%s,"
-	    "\"signAlgorithms\":{\"algos\":%s}}", METHODS, ALGOS);
-	assert_json(csc_json_info(CSC_V2), want);
+	    "\"signAlgorithms\":{\"algos\":%s},"
+	    "\"asynchronousOperationMode\":false,\"validationInfo\":false}",
+	    METHODS, ALGOS);
+	assert_json(csc_json_info(CSC_V2, NULL, NULL), want);
 	snprintf(want, sizeof want, "{\"specs\":\"1.0.4.0\",\"name\":\"inkan\","
 	    "\"logo\":\"\",\"region\":\"JP\",\"lang\":\"en-US\","
 	    "\"description\":\"inkan remote signing service\","
 	    "\"authType\":[\"basic\"],\"methods\":%s}", METHODS);
-	assert_json(csc_json_info(CSC_V1), want);
+	assert_json(csc_json_info(CSC_V1, NULL, NULL), want);
 }
 
 static ProtobufCBinaryData certs[2] = {
@@ -891,7 +898,11 @@ struct fake {
 	uint32_t last_type;
 	uint8_t last[65536];
 	size_t last_len;
-	const ProtobufCMessage *reply[8]; /* by (type - 100) / 2 */
+	const ProtobufCMessage *reply[16]; /* by (type - 100) / 2 */
+	bool admit_no;                  /* the rate limiter says no */
+	char admitted[64];              /* last kind:key asked about */
+	uint32_t fail_type;             /* this request type answers... */
+	Inkan__Status fail_status;      /* ...this status */
 };
 
 static int fake_call(void *ctx, uint32_t type, const ProtobufCMessage *req,
@@ -912,11 +923,11 @@ static int fake_call(void *ctx, uint32_t type, const ProtobufCMessage *req,
 	*rep = NULL;
 	if (f->ret)
 		return f->ret;
-	*st = f->status;
+	*st = f->fail_type == type ? f->fail_status : f->status;
 	snprintf(detail, dlen, "%s", f->detail ? f->detail : "");
-	if (f->status != INKAN__STATUS__OK)
+	if (*st != INKAN__STATUS__OK)
 		return 0;
-	assert_true(type >= 100 && type <= 110 && type % 2 == 0);
+	assert_true(type >= 100 && type <= 130 && type % 2 == 0);
 	r = f->reply[(type - 100) / 2];
 	assert_non_null(r);
 	assert_ptr_equal(r->descriptor, desc);
@@ -928,13 +939,28 @@ static int fake_call(void *ctx, uint32_t type, const ProtobufCMessage *req,
 }
 
 static struct fake F;
-static const struct csc_sam SAM = { fake_call, &F };
+static const struct csc_sam SAM = { .call = fake_call, .ctx = &F };
+
+static bool fake_admit(void *ctx, const char *kind, const char *key)
+{
+	struct fake *f = ctx;
+
+	snprintf(f->admitted, sizeof f->admitted, "%s:%s", kind, key);
+	return !f->admit_no;
+}
+
+static const uint8_t CSRF_KEY[32] = { 1, 2, 3 };
+/* The daemon's configuration: extendTransaction, OAuth2, rate limit. */
+static const struct csc_sam SAM4 = { .call = fake_call, .ctx = &F,
+    .admit = fake_admit, .admit_ctx = &F, .have_extend = true,
+    .have_oauth = true, .csrf_key = CSRF_KEY };
 
 static json_t *handle(const char *method, const char *path, const char *auth,
     const char *body, unsigned want_status)
 {
-	struct csc_http_req rq = { method, path, auth, body,
-	    body ? strlen(body) : 0, false };
+	struct csc_http_req rq = { .method = method, .path = path,
+	    .authorization = auth, .body = body,
+	    .body_len = body ? strlen(body) : 0 };
 	struct csc_http_rep rp;
 	json_t *j = NULL;
 
@@ -969,7 +995,8 @@ static int reset(void **state)
 
 static void test_handle_routing(void **state)
 {
-	struct csc_http_req rq = { "PUT", "/csc/v2/info", NULL, "", 0, false };
+	struct csc_http_req rq = { .method = "PUT", .path = "/csc/v2/info",
+	    .body = "" };
 	struct csc_http_rep rp;
 	json_t *j;
 
@@ -1011,7 +1038,8 @@ static void test_handle_auth_required(void **state)
 		"/csc/v1/credentials/info", "/csc/v2/credentials/authorize",
 		"/csc/v1/signatures/signHash",
 	};
-	struct csc_http_req rq = { "POST", NULL, NULL, "{}", 2, false };
+	struct csc_http_req rq = { .method = "POST", .body = "{}",
+	    .body_len = 2 };
 	struct csc_http_rep rp;
 	size_t i;
 
@@ -1052,8 +1080,8 @@ static void test_handle_login_revoke(void **state)
 	/* no Basic: 401 with a Basic challenge, SAM not asked */
 	F.calls = 0;
 	{
-		struct csc_http_req q = { "POST", "/csc/v2/auth/login", NULL, "",
-		    0, false };
+		struct csc_http_req q = { .method = "POST",
+		    .path = "/csc/v2/auth/login", .body = "" };
 		struct csc_http_rep p;
 
 		csc_handle(&SAM, &q, &p);
@@ -1123,8 +1151,10 @@ static void test_handle_authorize_sign(void **state)
 	    "invalid_authentication_data", NULL);
 	F.status = INKAN__STATUS__INVALID_TOKEN;
 	{
-		struct csc_http_req q = { "POST", "/csc/v2/signatures/signHash",
-		    "Bearer tk", SIGN(",\"hashes\":" HASH1), 0, false };
+		struct csc_http_req q = { .method = "POST",
+		    .path = "/csc/v2/signatures/signHash",
+		    .authorization = "Bearer tk",
+		    .body = SIGN(",\"hashes\":" HASH1) };
 		struct csc_http_rep p;
 
 		q.body_len = strlen(q.body);
@@ -1237,6 +1267,691 @@ static void test_handle_list_info(void **state)
 	    "Invalid parameter credentialID");
 }
 
+/* ---- issue 4: OAuth2, credential tokens, extendTransaction, limits ---- */
+
+static void run(const struct csc_sam *sam, struct csc_http_req *rq,
+    struct csc_http_rep *rp, unsigned want)
+{
+	csc_handle(sam, rq, rp);
+	if (rp->status != want)
+		fail_msg("%s %s: status %u, want %u: %s", rq->method, rq->path,
+		    rp->status, want, rp->body ? rp->body : "");
+}
+
+static void test_info_oauth(void **state)
+{
+	struct csc_http_req rq = { .method = "GET", .path = "/csc/v2/info",
+	    .base_url = "https://h.example:8443" };
+	struct csc_http_rep rp;
+	json_t *j, *m;
+
+	run(&SAM4, &rq, &rp, 200);
+	j = J(rp.body);
+	assert_string_equal(json_string_value(json_object_get(j, "oauth2")),
+	    "https://h.example:8443/csc/v2");
+	m = json_object_get(j, "methods");
+	assert_int_equal(json_array_size(m), 10);
+	assert_string_equal(json_string_value(json_array_get(m, 6)),
+	    "credentials/extendTransaction");
+	assert_string_equal(json_string_value(json_array_get(m, 9)),
+	    "oauth2/revoke");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j,
+	    "authType"), 1)), "oauth2code");
+	assert_true(json_is_false(json_object_get(j, "asynchronousOperationMode")));
+	json_decref(j);
+	csc_rep_clear(&rp);
+	rq.path = "/csc/v1/info";
+	run(&SAM4, &rq, &rp, 200);
+	j = J(rp.body);
+	assert_string_equal(json_string_value(json_object_get(j, "oauth2")),
+	    "https://h.example:8443/csc/v1");
+	assert_null(json_object_get(j, "signAlgorithms"));
+	json_decref(j);
+	csc_rep_clear(&rp);
+	/* without OAuth2 the methods are not offered and answer 501 */
+	assert_error_json(handle("POST", "/csc/v2/credentials/extendTransaction",
+	    "Bearer t", "{}", 501), "not_implemented", NULL);
+	assert_error_json(handle("POST", "/csc/v2/oauth2/token", NULL, "", 501),
+	    "not_implemented", NULL);
+}
+
+static void test_cred_token(void **state)
+{
+	Inkan__SignRep sr = INKAN__SIGN_REP__INIT;
+	Inkan__RevokeRep vr = INKAN__REVOKE_REP__INIT;
+	struct csc_http_req rq = { .method = "POST",
+	    .path = "/csc/v2/signatures/signHash" };
+	struct csc_http_rep rp;
+	Inkan__SignReq *q;
+	char body[512];
+
+	F.reply[(108 - 100) / 2] = &sr.base;
+	F.reply[(110 - 100) / 2] = &vr.base;
+	/* v2: the credential token alone, as the Bearer token */
+	snprintf(body, sizeof body, "{\"credentialID\":\"c\",\"hashes\":%s,"
+	    "\"signAlgo\":\"1.2.840.10045.4.3.2\"}", "[\"" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" "\"]");
+	rq.authorization = "Bearer TTT.SSS";
+	rq.body = body;
+	rq.body_len = strlen(body);
+	run(&SAM4, &rq, &rp, 200);
+	csc_rep_clear(&rp);
+	q = inkan__sign_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->access_token, "TTT");
+	assert_string_equal(q->sad, "SSS");
+	inkan__sign_req__free_unpacked(q, NULL);
+	assert_string_equal(F.admitted, "token:TTT");
+	/* v1: a service token, the credential token as SAD */
+	snprintf(body, sizeof body, "{\"credentialID\":\"c\",\"SAD\":\"TT2.SS2\","
+	    "\"hash\":[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"],"
+	    "\"signAlgo\":\"1.2.840.10045.4.3.2\"}");
+	rq.path = "/csc/v1/signatures/signHash";
+	rq.authorization = "Bearer svc";
+	rq.body_len = strlen(body);
+	run(&SAM4, &rq, &rp, 200);
+	csc_rep_clear(&rp);
+	q = inkan__sign_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->access_token, "TT2");
+	assert_string_equal(q->sad, "SS2");
+	inkan__sign_req__free_unpacked(q, NULL);
+	/* an ordinary SAD with an ordinary token is passed as it is */
+	assert_non_null(handle("POST", "/csc/v2/signatures/signHash", "Bearer tk",
+	    SIGN(",\"hashes\":" HASH1), 200));
+	q = inkan__sign_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->access_token, "tk");
+	assert_string_equal(q->sad, "s");
+	inkan__sign_req__free_unpacked(q, NULL);
+	/* revoking a credential token revokes its access token (and SAD) */
+	assert_null(handle("POST", "/csc/v2/auth/revoke", "Bearer TTT.SSS", "{}",
+	    204));
+	{
+		Inkan__RevokeReq *v = inkan__revoke_req__unpack(NULL,
+		    F.last_len, F.last);
+
+		assert_string_equal(v->access_token, "TTT");
+		inkan__revoke_req__free_unpacked(v, NULL);
+	}
+}
+
+static void test_extend(void **state)
+{
+	Inkan__ExtendRep xr = INKAN__EXTEND_REP__INIT;
+	struct csc_http_req rq = { .method = "POST",
+	    .path = "/csc/v2/credentials/extendTransaction",
+	    .authorization = "Bearer tk" };
+	struct csc_http_rep rp;
+	Inkan__ExtendReq *q;
+	const char *b = "{\"credentialID\":\"c\",\"SAD\":\"old\"}";
+
+	xr.sad = (char *)"new";
+	xr.expires_in = 300;
+	F.reply[(112 - 100) / 2] = &xr.base;
+	rq.body = b;
+	rq.body_len = strlen(b);
+	run(&SAM4, &rq, &rp, 200);
+	assert_json(J(rp.body), "{\"SAD\":\"new\",\"expiresIn\":300}");
+	csc_rep_clear(&rp);
+	assert_int_equal(F.last_type, INKAN__MSG_TYPE__SIGNER_EXTEND_REQ);
+	q = inkan__extend_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->access_token, "tk");
+	assert_string_equal(q->credential_id, "c");
+	assert_string_equal(q->sad, "old");
+	inkan__extend_req__free_unpacked(q, NULL);
+	b = "{\"credentialID\":\"c\"}";
+	rq.body = b;
+	rq.body_len = strlen(b);
+	run(&SAM4, &rq, &rp, 400);
+	assert_error_json(J(rp.body), "invalid_request", "Missing parameter SAD");
+	csc_rep_clear(&rp);
+	b = "{\"credentialID\":\"c\",\"SAD\":\"old\",\"hash\":[\"AAAA\"]}";
+	rq.body = b;
+	rq.body_len = strlen(b);
+	run(&SAM4, &rq, &rp, 400);
+	assert_error_json(J(rp.body), "invalid_request",
+	    "Invalid digest value length");
+	csc_rep_clear(&rp);
+	F.status = INKAN__STATUS__SAD_EXPIRED;
+	b = "{\"credentialID\":\"c\",\"SAD\":\"old\"}";
+	rq.body = b;
+	rq.body_len = strlen(b);
+	run(&SAM4, &rq, &rp, 400);
+	assert_error_json(J(rp.body), "invalid_request", "SAD expired");
+	csc_rep_clear(&rp);
+}
+
+static void test_rate_limited(void **state)
+{
+	struct csc_http_req rq = { .method = "POST",
+	    .path = "/csc/v2/credentials/list", .authorization = "Bearer tk",
+	    .body = "{}", .body_len = 2 };
+	struct csc_http_rep rp;
+
+	F.admit_no = true;
+	run(&SAM4, &rq, &rp, 429);
+	assert_error_json(J(rp.body), "too_many_requests", NULL);
+	assert_int_equal(rp.retry_after, 1);
+	assert_int_equal(F.calls, 0);
+	assert_string_equal(F.admitted, "token:tk");
+	csc_rep_clear(&rp);
+	rq.path = "/csc/v2/auth/login";
+	rq.authorization = "Basic YWxpY2U6cHc=";        /* alice:pw */
+	run(&SAM4, &rq, &rp, 429);
+	assert_string_equal(F.admitted, "user:alice");
+	assert_int_equal(F.calls, 0);
+	csc_rep_clear(&rp);
+}
+
+/* A consent request as a client would send it. */
+#define CHAL "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+#define H32A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define H32B "_____________________________________________"
+static struct csc_kv Q[] = {
+	{ "response_type", "code" },
+	{ "client_id", "app" },
+	{ "redirect_uri", "https://app.example/cb?x=1" },
+	{ "scope", "credential" },
+	{ "state", "s<1>" },
+	{ "code_challenge", CHAL },
+	{ "code_challenge_method", "S256" },
+	{ "credentialID", "c1" },
+	{ "numSignatures", "2" },
+	{ "hashes", H32A "," "_____________________________________________w" },
+	{ "hashAlgorithmOID", "2.16.840.1.101.3.4.2.1" },
+	{ "description", "<script>alert(1)</script> & co" },
+	{ "labels", "YS5wZGY,YiZjLnBkZg" },     /* a.pdf, b&c.pdf */
+	{ "lang", "ja" },
+};
+#define NQ (sizeof Q / sizeof Q[0])
+
+static Inkan__OAuthPrepareRep PREP = INKAN__OAUTH_PREPARE_REP__INIT;
+
+static void consent_get(struct csc_kv *q, size_t n, const char *accept,
+    struct csc_http_rep *rp, unsigned want)
+{
+	struct csc_http_req rq = { .method = "GET",
+	    .path = "/csc/v2/oauth2/authorize", .query = q, .n_query = n,
+	    .accept_language = accept, .tls = true };
+
+	PREP.subject_dn = (char *)"CN=Taro <x>,O=inkan";
+	F.reply[(120 - 100) / 2] = &PREP.base;
+	run(&SAM4, &rq, rp, want);
+}
+
+static void test_consent_page(void **state)
+{
+	struct csc_http_rep rp;
+	Inkan__OAuthPrepareReq *q;
+
+	consent_get(Q, NQ, NULL, &rp, 200);
+	assert_string_equal(rp.content_type, "text/html; charset=utf-8");
+	assert_non_null(strstr(rp.csp, "default-src 'none'"));
+	assert_non_null(strstr(rp.csp, "form-action 'self' https://app.example;"));
+	assert_null(strstr(rp.csp, "script-src"));
+	assert_non_null(strstr(rp.set_cookie, "inkan_csrf="));
+	assert_non_null(strstr(rp.set_cookie, "HttpOnly; SameSite=Strict; Secure"));
+	/* everything shown is escaped; no script anywhere */
+	assert_null(strstr(rp.body, "<script"));
+	assert_non_null(strstr(rp.body, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+	assert_non_null(strstr(rp.body, "CN=Taro &lt;x&gt;,O=inkan"));
+	assert_non_null(strstr(rp.body, "b&amp;c.pdf"));
+	assert_non_null(strstr(rp.body, "<code class=\"hash\">0000000000000000"
+	    "000000000000000000000000000000000000000000000000</code>"));
+	assert_non_null(strstr(rp.body, "ffffffffffffffffffffffffffffffff"));
+	assert_non_null(strstr(rp.body, "<dd id=\"count\">2</dd>"));
+	assert_non_null(strstr(rp.body, "SHA-256"));
+	assert_non_null(strstr(rp.body, "署名内容の確認"));
+	assert_non_null(strstr(rp.body, "name=\"csrf\" value=\""));
+	assert_non_null(strstr(rp.body, "name=\"state\" value=\"s&lt;1&gt;\""));
+	assert_null(rp.location);
+	csc_rep_clear(&rp);
+	q = inkan__oauth_prepare_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->client_id, "app");
+	assert_string_equal(q->redirect_uri, "https://app.example/cb?x=1");
+	assert_string_equal(q->credential_id, "c1");
+	inkan__oauth_prepare_req__free_unpacked(q, NULL);
+	/* English from Accept-Language when lang is not given */
+	consent_get(Q, NQ - 1, "fr;q=0.9, en-GB;q=0.8, ja;q=0.1", &rp, 200);
+	assert_non_null(strstr(rp.body, "Confirm your signature"));
+	assert_non_null(strstr(rp.body, "<html lang=\"en\">"));
+	csc_rep_clear(&rp);
+	consent_get(Q, NQ - 1, "en;q=0, ja-JP", &rp, 200);
+	assert_non_null(strstr(rp.body, "<html lang=\"ja\">"));
+	csc_rep_clear(&rp);
+	/* the style sheet */
+	{
+		struct csc_http_req rq = { .method = "GET",
+		    .path = CSC_CSS_PATH };
+
+		run(&SAM4, &rq, &rp, 200);
+		assert_string_equal(rp.content_type, "text/css; charset=utf-8");
+		csc_rep_clear(&rp);
+	}
+}
+
+static struct csc_kv *qcopy(void)
+{
+	static struct csc_kv q[NQ + 2];
+
+	memcpy(q, Q, sizeof Q);
+	return q;
+}
+
+static void qset(struct csc_kv *q, size_t *n, const char *k, const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(q[i].key, k) == 0) {
+			if (v) {
+				q[i].value = v;
+			} else {
+				memmove(&q[i], &q[i + 1], (*n - i - 1) * sizeof *q);
+				(*n)--;
+			}
+			return;
+		}
+	q[(*n)].key = k;
+	q[(*n)++].value = v;
+}
+
+static void expect_redirect_error(struct csc_kv *q, size_t n,
+    const char *error)
+{
+	struct csc_http_rep rp;
+	char want[256];
+
+	consent_get(q, n, NULL, &rp, 303);
+	snprintf(want, sizeof want, "https://app.example/cb?x=1&error=%s&",
+	    error);
+	if (strncmp(rp.location, want, strlen(want)) != 0)
+		fail_msg("Location %s, want %s...", rp.location, want);
+	assert_non_null(strstr(rp.location, "&state=s%3C1%3E"));
+	assert_null(rp.body);
+	csc_rep_clear(&rp);
+}
+
+static void test_consent_errors(void **state)
+{
+	struct csc_http_rep rp;
+	struct csc_kv *q;
+	size_t n;
+
+	/* not registered: an error page, never a redirect */
+	F.status = INKAN__STATUS__OAUTH_INVALID_CLIENT;
+	consent_get(Q, NQ, NULL, &rp, 400);
+	assert_null(rp.location);
+	assert_non_null(strstr(rp.body, "class=\"error\""));
+	csc_rep_clear(&rp);
+	F.status = INKAN__STATUS__OK;
+	q = qcopy(); n = NQ;
+	qset(q, &n, "redirect_uri", "javascript:alert(1)");
+	F.calls = 0;
+	consent_get(q, n, NULL, &rp, 400);
+	assert_int_equal(F.calls, 0);
+	assert_null(rp.location);
+	csc_rep_clear(&rp);
+	q = qcopy(); n = NQ;
+	qset(q, &n, "client_id", "app");
+	q[n].key = "client_id";         /* repeated parameter */
+	q[n++].value = "other";
+	consent_get(q, n, NULL, &rp, 400);
+	assert_null(rp.location);
+	csc_rep_clear(&rp);
+	/* registered client: the client hears of its mistakes */
+	q = qcopy(); n = NQ;
+	qset(q, &n, "code_challenge", NULL);
+	expect_redirect_error(q, n, "invalid_request");
+	q = qcopy(); n = NQ;
+	qset(q, &n, "code_challenge_method", "plain");
+	expect_redirect_error(q, n, "invalid_request");
+	q = qcopy(); n = NQ;
+	qset(q, &n, "scope", "everything");
+	expect_redirect_error(q, n, "invalid_scope");
+	q = qcopy(); n = NQ;
+	qset(q, &n, "response_type", "token");
+	expect_redirect_error(q, n, "unsupported_response_type");
+	q = qcopy(); n = NQ;
+	qset(q, &n, "numSignatures", "3");
+	expect_redirect_error(q, n, "invalid_request");
+	q = qcopy(); n = NQ;
+	qset(q, &n, "hashes", "AAAA");
+	expect_redirect_error(q, n, "invalid_request");
+	q = qcopy(); n = NQ;
+	qset(q, &n, "hash", H32A);        /* v1 name disagreeing with v2 */
+	expect_redirect_error(q, n, "invalid_request");
+	q = qcopy(); n = NQ;
+	qset(q, &n, "authorization_details", "[]");
+	expect_redirect_error(q, n, "invalid_request");
+	/* a credential the SAM does not know */
+	F.status = INKAN__STATUS__UNKNOWN_CREDENTIAL;
+	expect_redirect_error(Q, NQ, "invalid_request");
+}
+
+/* Value of the hidden field `name` in a page. */
+static char *hidden_value(const char *page, const char *name)
+{
+	char pat[64], *out;
+	const char *p, *e;
+
+	snprintf(pat, sizeof pat, "name=\"%s\" value=\"", name);
+	p = strstr(page, pat);
+	assert_non_null(p);
+	p += strlen(pat);
+	e = strchr(p, '"');
+	out = strndup(p, (size_t)(e - p));
+	return out;
+}
+
+/* Form body of the consent page's hidden fields plus extra. */
+static char *form_of(const char *page, const char *extra)
+{
+	static const char *const names[] = { "csrf", "response_type",
+	    "client_id", "redirect_uri", "scope", "state", "code_challenge",
+	    "code_challenge_method", "lang", "credentialID", "numSignatures",
+	    "hashes", "hashAlgorithmOID", "description", "labels" };
+	char *out = calloc(1, 8192);
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *v = hidden_value(page, names[i]), *p;
+
+		n += (size_t)snprintf(out + n, 8192 - n, "%s%s=", n ? "&" : "",
+		    names[i]);
+		/* undo the HTML escapes, then percent-encode */
+		for (p = v; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (strncmp(p, "&lt;", 4) == 0) { c = '<'; p += 3; }
+			else if (strncmp(p, "&gt;", 4) == 0) { c = '>'; p += 3; }
+			else if (strncmp(p, "&amp;", 5) == 0) { c = '&'; p += 4; }
+			else if (strncmp(p, "&quot;", 6) == 0) { c = '"'; p += 5; }
+			else if (strncmp(p, "&#39;", 5) == 0) { c = '\''; p += 4; }
+			n += (size_t)snprintf(out + n, 8192 - n, "%%%02X", c);
+		}
+		free(v);
+	}
+	snprintf(out + n, 8192 - n, "&%s", extra);
+	return out;
+}
+
+static void consent_post(const char *form, const char *cookie,
+    struct csc_http_rep *rp, unsigned want)
+{
+	struct csc_http_req rq = { .method = "POST",
+	    .path = "/csc/v2/oauth2/authorize", .body = form,
+	    .body_len = strlen(form), .cookie = cookie, .tls = true,
+	    .content_type = "application/x-www-form-urlencoded" };
+
+	run(&SAM4, &rq, rp, want);
+}
+
+static void test_consent_post(void **state)
+{
+	Inkan__OAuthAuthorizeRep ar = INKAN__OAUTH_AUTHORIZE_REP__INIT;
+	struct csc_http_rep rp;
+	char cookie[128], *form, *page, *p;
+	Inkan__OAuthAuthorizeReq *q;
+
+	consent_get(Q, NQ, NULL, &rp, 200);
+	page = strdup(rp.body);
+	snprintf(cookie, sizeof cookie, "other=1; %.*s", 54, rp.set_cookie);
+	csc_rep_clear(&rp);
+	ar.code = (char *)"CODE-1";
+	ar.expires_in = 60;
+	F.reply[(122 - 100) / 2] = &ar.base;
+
+	form = form_of(page, "username=taro&password=p%26w&pin=1234&otp=123456"
+	    "&action=approve");
+	consent_post(form, cookie, &rp, 303);
+	assert_string_equal(rp.location,
+	    "https://app.example/cb?x=1&code=CODE-1&state=s%3C1%3E");
+	csc_rep_clear(&rp);
+	assert_int_equal(F.last_type, INKAN__MSG_TYPE__SIGNER_OAUTH_AUTHORIZE_REQ);
+	q = inkan__oauth_authorize_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->client_id, "app");
+	assert_string_equal(q->scope, "credential");
+	assert_string_equal(q->code_challenge, CHAL);
+	assert_string_equal(q->username, "taro");
+	assert_int_equal(q->password.len, 3);
+	assert_memory_equal(q->password.data, "p&w", 3);
+	assert_memory_equal(q->pin.data, "1234", 4);
+	assert_memory_equal(q->otp.data, "123456", 6);
+	assert_string_equal(q->credential_id, "c1");
+	assert_int_equal(q->num_signatures, 2);
+	assert_int_equal(q->n_hashes, 2);
+	assert_int_equal(q->hashes[1].data[0], 0xff);
+	assert_string_equal(q->description, "<script>alert(1)</script> & co");
+	inkan__oauth_authorize_req__free_unpacked(q, NULL);
+	assert_string_equal(F.admitted, "user:taro");
+
+	/* a wrong PIN: the page again, with the error, the name kept */
+	F.fail_type = INKAN__MSG_TYPE__SIGNER_OAUTH_AUTHORIZE_REQ;
+	F.fail_status = INKAN__STATUS__INVALID_PIN;
+	consent_post(form, cookie, &rp, 400);
+	assert_non_null(strstr(rp.body, "id=\"error\""));
+	assert_non_null(strstr(rp.body, "PIN またはワンタイムパスワードが"));
+	assert_non_null(strstr(rp.body, "value=\"taro\""));
+	assert_null(strstr(rp.body, "1234"));
+	csc_rep_clear(&rp);
+	F.fail_status = INKAN__STATUS__LOCKED;
+	consent_post(form, cookie, &rp, 400);
+	assert_non_null(strstr(rp.body, "ロック"));
+	csc_rep_clear(&rp);
+	F.fail_type = 0;
+	free(form);
+
+	/* forged, stale or foreign CSRF tokens: 403, the SAM never asked */
+	F.calls = 0;
+	form = form_of(page, "username=taro&password=pw&pin=1&otp=123456");
+	p = strstr(form, "csrf=") + 5 + 3 * 20 + 2;   /* a MAC character */
+	*p = *p == '1' ? '2' : '1';
+	consent_post(form, cookie, &rp, 403);
+	csc_rep_clear(&rp);
+	free(form);
+	form = form_of(page, "username=taro&password=pw&pin=1&otp=123456");
+	consent_post(form, NULL, &rp, 403);                   /* no cookie */
+	csc_rep_clear(&rp);
+	consent_post(form, "inkan_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	    &rp, 403);                                       /* another browser */
+	csc_rep_clear(&rp);
+	free(form);
+	{
+		/* the same token, but other hashes than the signer was shown */
+		char *f2 = form_of(page, "username=taro&password=pw&pin=1&otp=1");
+		char *h = strstr(f2, "hashes=%41");
+
+		assert_non_null(h);
+		h[9] = '2';
+		consent_post(f2, cookie, &rp, 403);
+		csc_rep_clear(&rp);
+		free(f2);
+	}
+	assert_int_equal(F.calls, 0);
+	/* not the consent form at all */
+	consent_post("{}", cookie, &rp, 403);
+	csc_rep_clear(&rp);
+
+	/* the signer declines */
+	form = form_of(page, "action=deny");
+	consent_post(form, cookie, &rp, 303);
+	assert_non_null(strstr(rp.location, "error=access_denied"));
+	assert_non_null(strstr(rp.location, "&state=s%3C1%3E"));
+	csc_rep_clear(&rp);
+	free(form);
+	/* missing factors never reach the SAM */
+	F.calls = 0;
+	form = form_of(page, "username=taro&password=pw&pin=&otp=");
+	consent_post(form, cookie, &rp, 400);
+	assert_non_null(strstr(rp.body, "id=\"error\""));
+	assert_int_equal(F.calls, 1);   /* only PREPARE */
+	csc_rep_clear(&rp);
+	free(form);
+	free(page);
+}
+
+static void token_post(const char *path, const char *ctype, const char *auth,
+    const char *body, struct csc_http_rep *rp, unsigned want)
+{
+	struct csc_http_req rq = { .method = "POST", .path = path,
+	    .content_type = ctype, .authorization = auth, .body = body,
+	    .body_len = strlen(body) };
+
+	run(&SAM4, &rq, rp, want);
+}
+
+#define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define TOKEN_FORM "grant_type=authorization_code&code=C0de&client_id=app" \
+	"&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Fx%3D1&code_verifier=" \
+	VERIFIER
+
+static void test_token_endpoint(void **state)
+{
+	Inkan__OAuthTokenRep tr = INKAN__OAUTH_TOKEN_REP__INIT;
+	struct csc_http_rep rp;
+	Inkan__OAuthTokenReq *q;
+	json_t *j;
+
+	tr.access_token = (char *)"TOK";
+	tr.sad = (char *)"SAD";
+	tr.expires_in = 300;
+	tr.scope = (char *)"credential";
+	tr.credential_id = (char *)"c1";
+	F.reply[(124 - 100) / 2] = &tr.base;
+	token_post("/csc/v1/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, TOKEN_FORM, &rp, 200);
+	j = J(rp.body);
+	assert_json(j, "{\"access_token\":\"TOK.SAD\",\"token_type\":\"SAD\","
+	    "\"expires_in\":300,\"scope\":\"credential\",\"credentialID\":\"c1\"}");
+	csc_rep_clear(&rp);
+	q = inkan__oauth_token_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->code, "C0de");
+	assert_string_equal(q->code_verifier, VERIFIER);
+	assert_string_equal(q->client_id, "app");
+	assert_string_equal(q->redirect_uri, "https://app.example/cb?x=1");
+	assert_false(q->has_client_secret);
+	inkan__oauth_token_req__free_unpacked(q, NULL);
+	assert_string_equal(F.admitted, "client:app");
+	token_post("/csc/v2/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, TOKEN_FORM, &rp, 200);
+	j = J(rp.body);
+	assert_string_equal(json_string_value(json_object_get(j, "token_type")),
+	    "Bearer");
+	json_decref(j);
+	csc_rep_clear(&rp);
+	/* service scope; JSON body; client secret by HTTP Basic */
+	tr.sad = NULL;
+	tr.scope = (char *)"service";
+	tr.credential_id = NULL;
+	token_post("/csc/v2/oauth2/token", "application/json",
+	    "Basic YXBwOnMlMjBjcmV0",           /* app:s%20cret */
+	    "{\"grant_type\":\"authorization_code\",\"code\":\"C0de\","
+	    "\"redirect_uri\":\"https://app.example/cb?x=1\",\"code_verifier\":\""
+	    VERIFIER "\"}", &rp, 200);
+	assert_json(J(rp.body), "{\"access_token\":\"TOK\",\"token_type\":"
+	    "\"Bearer\",\"expires_in\":300,\"scope\":\"service\"}");
+	csc_rep_clear(&rp);
+	q = inkan__oauth_token_req__unpack(NULL, F.last_len, F.last);
+	assert_true(q->has_client_secret);
+	assert_int_equal(q->client_secret.len, 6);
+	assert_memory_equal(q->client_secret.data, "s cret", 6);
+	inkan__oauth_token_req__free_unpacked(q, NULL);
+
+	/* errors, in OAuth2 form */
+	F.calls = 0;
+	token_post("/csc/v2/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, "grant_type=password&client_id=app", &rp, 400);
+	assert_error_json(J(rp.body), "unsupported_grant_type", NULL);
+	csc_rep_clear(&rp);
+	token_post("/csc/v2/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, "grant_type=authorization_code&code=C&client_id=app"
+	    "&redirect_uri=https%3A%2F%2Fa.example%2Fcb", &rp, 400);
+	assert_error_json(J(rp.body), "invalid_request",
+	    "Missing parameter code_verifier (PKCE is required)");
+	csc_rep_clear(&rp);
+	token_post("/csc/v2/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, "grant_type=authorization_code&code=C", &rp, 401);
+	assert_error_json(J(rp.body), "invalid_client", NULL);
+	csc_rep_clear(&rp);
+	token_post("/csc/v2/oauth2/token", "text/plain", NULL, TOKEN_FORM, &rp,
+	    400);
+	csc_rep_clear(&rp);
+	token_post("/csc/v2/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, TOKEN_FORM "&code=again", &rp, 400);       /* repeated */
+	csc_rep_clear(&rp);
+	assert_int_equal(F.calls, 0);
+	F.status = INKAN__STATUS__OAUTH_INVALID_GRANT;
+	token_post("/csc/v2/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, TOKEN_FORM, &rp, 400);
+	assert_error_json(J(rp.body), "invalid_grant", NULL);
+	csc_rep_clear(&rp);
+	F.status = INKAN__STATUS__OAUTH_INVALID_CLIENT;
+	token_post("/csc/v2/oauth2/token", "application/x-www-form-urlencoded",
+	    NULL, TOKEN_FORM, &rp, 401);
+	assert_error_json(J(rp.body), "invalid_client", NULL);
+	csc_rep_clear(&rp);
+	/* GET is not allowed on the token endpoint */
+	{
+		struct csc_http_req rq = { .method = "GET",
+		    .path = "/csc/v2/oauth2/token" };
+
+		run(&SAM4, &rq, &rp, 405);
+		assert_string_equal(rp.allow, "POST");
+		csc_rep_clear(&rp);
+	}
+}
+
+static void test_revoke_endpoint(void **state)
+{
+	Inkan__RevokeRep vr = INKAN__REVOKE_REP__INIT;
+	struct csc_http_rep rp;
+	Inkan__RevokeReq *q;
+
+	F.reply[(110 - 100) / 2] = &vr.base;
+	token_post("/csc/v2/oauth2/revoke", "application/x-www-form-urlencoded",
+	    NULL, "token=TOK.SAD&token_type_hint=access_token", &rp, 200);
+	csc_rep_clear(&rp);
+	q = inkan__revoke_req__unpack(NULL, F.last_len, F.last);
+	assert_string_equal(q->access_token, "TOK");
+	inkan__revoke_req__free_unpacked(q, NULL);
+	/* RFC 7009: an unknown token is not an error */
+	F.status = INKAN__STATUS__INVALID_TOKEN;
+	token_post("/csc/v1/oauth2/revoke", "application/x-www-form-urlencoded",
+	    NULL, "token=nope", &rp, 200);
+	assert_null(rp.body);
+	csc_rep_clear(&rp);
+	token_post("/csc/v1/oauth2/revoke", "application/x-www-form-urlencoded",
+	    NULL, "token_type_hint=access_token", &rp, 400);
+	assert_error_json(J(rp.body), "invalid_request", "Missing parameter token");
+	csc_rep_clear(&rp);
+}
+
+static void test_ratelimit_buckets(void **state)
+{
+	struct ratelimit *rl;
+
+	assert_int_equal(ratelimit_new(0, 5, 64, &rl), 0);
+	assert_null(rl);                /* rate 0: no limiter */
+	assert_true(ratelimit_take(NULL, "user", "a", 0));
+	assert_int_equal(ratelimit_new(2, 3, 64, &rl), 0);
+	assert_true(ratelimit_take(rl, "user", "a", 1000));
+	assert_true(ratelimit_take(rl, "user", "a", 1000));
+	assert_true(ratelimit_take(rl, "user", "a", 1000));
+	assert_false(ratelimit_take(rl, "user", "a", 1000));
+	/* other accounts and other kinds are not affected */
+	assert_true(ratelimit_take(rl, "user", "b", 1000));
+	assert_true(ratelimit_take(rl, "token", "a", 1000));
+	/* 2 per second: one more after 500 ms, not two */
+	assert_true(ratelimit_take(rl, "user", "a", 1500));
+	assert_false(ratelimit_take(rl, "user", "a", 1500));
+	/* a full table reuses the least recently used bucket */
+	for (unsigned i = 0; i < 1000; i++) {
+		char k[16];
+
+		snprintf(k, sizeof k, "u%u", i);
+		assert_true(ratelimit_take(rl, "user", k, 2000 + i));
+	}
+	ratelimit_free(rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1263,6 +1978,16 @@ int main(void)
 		cmocka_unit_test_setup(test_handle_login_revoke, reset),
 		cmocka_unit_test_setup(test_handle_authorize_sign, reset),
 		cmocka_unit_test_setup(test_handle_list_info, reset),
+		cmocka_unit_test_setup(test_info_oauth, reset),
+		cmocka_unit_test_setup(test_cred_token, reset),
+		cmocka_unit_test_setup(test_extend, reset),
+		cmocka_unit_test_setup(test_rate_limited, reset),
+		cmocka_unit_test_setup(test_consent_page, reset),
+		cmocka_unit_test_setup(test_consent_errors, reset),
+		cmocka_unit_test_setup(test_consent_post, reset),
+		cmocka_unit_test_setup(test_token_endpoint, reset),
+		cmocka_unit_test_setup(test_revoke_endpoint, reset),
+		cmocka_unit_test(test_ratelimit_buckets),
 	};
 
 	if (sodium_init() < 0)

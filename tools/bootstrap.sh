@@ -7,6 +7,7 @@ INKAN_PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler
   libseccomp-dev libsodium-dev libssl-dev openssl
   softhsm2 libp11-kit-dev
+  p11-kit p11-kit-modules
   libmicrohttpd-dev libjansson-dev liboath-dev libsqlite3-dev
   libsystemd-dev libinih-dev libcurl4-openssl-dev libcmocka-dev
   curl jq procps

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -298,13 +299,45 @@ enum auth_kind { AUTH_NONE, AUTH_BEARER };
 /* POST one method. extra_auth (a full "Authorization: ..." line in sodium
  * memory) overrides the bearer token. On success *reply is the JSON object
  * answered. -EIO transport, -EACCES HTTP error, -EPROTO unusable answer. */
+static int csc_post_raw(struct csc_client *c, const char *method,
+    const char *ctype, const char *data, size_t data_len,
+    enum auth_kind auth, const char *extra_auth, json_t **reply);
+
 static int csc_post(struct csc_client *c, const char *method, json_t *body,
+    enum auth_kind auth, const char *extra_auth, json_t **reply)
+{
+	char *json;
+	size_t json_size;
+	int r;
+
+	*reply = NULL;
+	json_size = json_dumpb(body, NULL, 0, JSON_COMPACT);
+	if (json_size == 0) {
+		set_err(c, "%s: out of memory", method);
+		return -ENOMEM;
+	}
+	json = sodium_malloc(json_size);
+	if (json == NULL ||
+	    json_dumpb(body, json, json_size, JSON_COMPACT) != json_size) {
+		secure_strfree(json, json_size);
+		set_err(c, "%s: out of memory", method);
+		return -ENOMEM;
+	}
+	r = csc_post_raw(c, method, "Content-Type: application/json", json,
+	    json_size, auth, extra_auth, reply);
+	secure_strfree(json, json_size);
+	return r;
+}
+
+/* POST data (Content-Type line ctype) to <base>/csc/v<api>/<method>. */
+static int csc_post_raw(struct csc_client *c, const char *method,
+    const char *ctype, const char *data, size_t data_len,
     enum auth_kind auth, const char *extra_auth, json_t **reply)
 {
 	struct curl_slist *hdrs = NULL, *h, *tmp;
 	struct rbuf resp = { 0 };
-	char *url = NULL, *json = NULL, *bearer = NULL;
-	size_t json_size = 0, bearer_size = 0;
+	char *url = NULL, *bearer = NULL;
+	size_t bearer_size = 0;
 	long code = 0;
 	json_t *root = NULL;
 	json_error_t jerr;
@@ -318,14 +351,7 @@ static int csc_post(struct csc_client *c, const char *method, json_t *body,
 		url = NULL;
 		goto out;
 	}
-	json_size = json_dumpb(body, NULL, 0, JSON_COMPACT);
-	if (json_size == 0)
-		goto out;
-	json = sodium_malloc(json_size);
-	if (json == NULL || json_dumpb(body, json, json_size, JSON_COMPACT) != json_size)
-		goto out;
-
-	tmp = curl_slist_append(hdrs, "Content-Type: application/json");
+	tmp = curl_slist_append(hdrs, ctype);
 	if (tmp == NULL)
 		goto out;
 	hdrs = tmp;
@@ -362,8 +388,8 @@ static int csc_post(struct csc_client *c, const char *method, json_t *body,
 	if (curl_easy_setopt(c->curl, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-	        (curl_off_t)(json_size)) != CURLE_OK ||
-	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, json) != CURLE_OK ||
+	        (curl_off_t)(data_len)) != CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, data) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &resp) != CURLE_OK)
 		goto out;
 
@@ -421,7 +447,6 @@ out:
 		sodium_memzero(h->data, strlen(h->data));
 	curl_slist_free_all(hdrs);
 	secure_strfree(bearer, bearer_size);
-	secure_strfree(json, json_size);
 	free(url);
 	return r;
 }
@@ -710,14 +735,16 @@ int csc_sign_hash(struct csc_client *c, const char *cred_id, const char *sad,
 	if (hashes == NULL || json_array_append_new(hashes, b64_json(hash, hash_len)) < 0)
 		goto out;
 	if (c->api == 2)
-		body = json_pack("{s:s, s:s, s:O, s:s, s:s}",
-		    "credentialID", cred_id, "SAD", sad, "hashes", hashes,
+		body = json_pack("{s:s, s:O, s:s, s:s}",
+		    "credentialID", cred_id, "hashes", hashes,
 		    "hashAlgorithmOID", hash_oid, "signAlgo", sign_oid);
 	else
-		body = json_pack("{s:s, s:s, s:O, s:s, s:s}",
-		    "credentialID", cred_id, "SAD", sad, "hash", hashes,
+		body = json_pack("{s:s, s:O, s:s, s:s}",
+		    "credentialID", cred_id, "hash", hashes,
 		    "hashAlgo", hash_oid, "signAlgo", sign_oid);
 	if (body == NULL)
+		goto out;
+	if (sad != NULL && json_object_set_new(body, "SAD", json_string(sad)) < 0)
 		goto out;
 
 	r = csc_post(c, "signatures/signHash", body, AUTH_BEARER, NULL, &rep);
@@ -740,5 +767,187 @@ out:
 	json_decref(rep);
 	json_decref(body);
 	json_decref(hashes);
+	return r;
+}
+
+/* ---- OAuth2 ------------------------------------------------------------ */
+
+static void urlenc(char *out, size_t outlen, size_t *n, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			if (*n + 1 < outlen)
+				out[(*n)++] = (char)ch;
+		} else if (*n + 3 < outlen) {
+			out[(*n)++] = '%';
+			out[(*n)++] = hex[ch >> 4];
+			out[(*n)++] = hex[ch & 15];
+		}
+	}
+	out[*n] = '\0';
+}
+
+static void add_param(char *out, size_t outlen, size_t *n, const char *key,
+    const char *val)
+{
+	if (val == NULL)
+		return;
+	if (*n > 0 && *n + 1 < outlen)
+		out[(*n)++] = '&';
+	urlenc(out, outlen, n, key, strlen(key));
+	if (*n + 1 < outlen)
+		out[(*n)++] = '=';
+	urlenc(out, outlen, n, val, strlen(val));
+}
+
+static char *b64url(const uint8_t *bin, size_t len)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *s = malloc(n);
+
+	if (s != NULL)
+		sodium_bin2base64(s, n, bin, len,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return s;
+}
+
+char *csc_oauth_url(const struct csc_client *c, const struct csc_oauth_req *r)
+{
+	size_t cap = 8192, n = 0;
+	char *q = malloc(cap), *url = NULL, *h = NULL, *lab = NULL, num[4];
+
+	if (q == NULL)
+		return NULL;
+	q[0] = '\0';
+	add_param(q, cap, &n, "response_type", "code");
+	add_param(q, cap, &n, "client_id", r->client_id);
+	add_param(q, cap, &n, "redirect_uri", r->redirect_uri);
+	add_param(q, cap, &n, "scope", r->scope);
+	add_param(q, cap, &n, "state", r->state);
+	add_param(q, cap, &n, "code_challenge", r->challenge);
+	add_param(q, cap, &n, "code_challenge_method", "S256");
+	add_param(q, cap, &n, "lang", r->lang);
+	if (strcmp(r->scope, "credential") == 0) {
+		h = b64url(r->hash, r->hash_len);
+		if (r->label != NULL)
+			lab = b64url((const uint8_t *)r->label, strlen(r->label));
+		snprintf(num, sizeof(num), "1");
+		add_param(q, cap, &n, "credentialID", r->cred_id);
+		add_param(q, cap, &n, "numSignatures", num);
+		add_param(q, cap, &n, c->api == 2 ? "hashes" : "hash", h);
+		add_param(q, cap, &n, "hashAlgorithmOID", r->hash_oid);
+		add_param(q, cap, &n, "description", r->description);
+		add_param(q, cap, &n, "labels", lab);
+	}
+	if (asprintf(&url, "%s/csc/v%d/oauth2/authorize?%s", c->base, c->api,
+	    q) < 0)
+		url = NULL;
+	free(q);
+	free(h);
+	free(lab);
+	return url;
+}
+
+void csc_pkce_new(char *verifier, char *challenge)
+{
+	uint8_t r[32], d[32];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2base64(verifier, 44, r, sizeof(r),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	crypto_hash_sha256(d, (const uint8_t *)verifier, strlen(verifier));
+	sodium_bin2base64(challenge, 44, d, sizeof(d),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(r, sizeof(r));
+}
+
+int csc_oauth_token(struct csc_client *c, const char *client_id,
+    const char *redirect_uri, const char *code, const char *verifier,
+    char **cred_token)
+{
+	size_t cap = 2048, n = 0, size;
+	char *form = sodium_malloc(cap);
+	json_t *rep = NULL;
+	const char *tok, *type, *scope;
+	int r = -ENOMEM;
+
+	*cred_token = NULL;
+	if (form == NULL) {
+		set_err(c, "oauth2/token: out of memory");
+		return -ENOMEM;
+	}
+	form[0] = '\0';
+	add_param(form, cap, &n, "grant_type", "authorization_code");
+	add_param(form, cap, &n, "code", code);
+	add_param(form, cap, &n, "redirect_uri", redirect_uri);
+	add_param(form, cap, &n, "client_id", client_id);
+	add_param(form, cap, &n, "code_verifier", verifier);
+	r = csc_post_raw(c, "oauth2/token",
+	    "Content-Type: application/x-www-form-urlencoded", form, n,
+	    AUTH_NONE, NULL, &rep);
+	secure_strfree(form, cap);
+	if (r < 0)
+		return r;
+	tok = json_string_value(json_object_get(rep, "access_token"));
+	type = json_string_value(json_object_get(rep, "token_type"));
+	scope = json_string_value(json_object_get(rep, "scope"));
+	if (tok == NULL || !token_ok(tok, strlen(tok)) || type == NULL) {
+		set_err(c, "oauth2/token: no usable access_token in the answer");
+		r = -EPROTO;
+		goto out;
+	}
+	if (strcasecmp(type, "SAD") == 0 ||
+	    (scope != NULL && strcmp(scope, "credential") == 0)) {
+		*cred_token = secure_strndup(tok, strlen(tok), &size);
+		r = *cred_token != NULL ? 0 : -ENOMEM;
+	} else {
+		secure_strfree(c->token, c->token_size);
+		c->token = secure_strndup(tok, strlen(tok), &c->token_size);
+		r = c->token != NULL ? 0 : -ENOMEM;
+	}
+out:
+	json_decref(rep);
+	return r;
+}
+
+int csc_revoke_token(struct csc_client *c, const char *token)
+{
+	json_t *body = json_pack("{s:s, s:s}", "token", token,
+	    "token_type_hint", "access_token"), *rep = NULL;
+	int r;
+
+	char *saved = c->token;
+
+	if (body == NULL)
+		return -ENOMEM;
+	/* auth/revoke revokes the Bearer token itself */
+	c->token = (char *)token;
+	r = csc_post(c, "auth/revoke", body, AUTH_BEARER, NULL, &rep);
+	c->token = saved;
+	json_decref(rep);
+	json_decref(body);
+	return r;
+}
+
+int csc_sign_hash_cred(struct csc_client *c, const char *cred_id,
+    const char *cred_token, const uint8_t *hash, size_t hash_len,
+    const char *hash_oid, const char *sign_oid, uint8_t **sig, size_t *sig_len)
+{
+	char *saved = c->token;
+	int r;
+
+	if (c->api == 1)
+		return csc_sign_hash(c, cred_id, cred_token, hash, hash_len,
+		    hash_oid, sign_oid, sig, sig_len);
+	c->token = (char *)cred_token;
+	r = csc_sign_hash(c, cred_id, NULL, hash, hash_len, hash_oid, sign_oid,
+	    sig, sig_len);
+	c->token = saved;
 	return r;
 }

@@ -56,9 +56,49 @@ int csc_authorize(struct csc_client *c, const char *cred_id,
     const char *description, char **sad);
 void csc_sad_free(char *sad);
 
-/* The signature of one hash; *sig malloc'd. */
+/* The signature of one hash; *sig malloc'd. sad NULL: none sent (v2, when
+ * the access token is an OAuth2 credential-scope token). */
 int csc_sign_hash(struct csc_client *c, const char *cred_id, const char *sad,
     const uint8_t *hash, size_t hash_len, const char *hash_oid,
     const char *sign_oid, uint8_t **sig, size_t *sig_len);
+
+/* ---- OAuth2 authorization code flow with PKCE (inkan-sign --oauth) ---- */
+
+struct csc_oauth_req {
+	const char *client_id;
+	const char *redirect_uri;
+	const char *scope;              /* "service" or "credential" */
+	const char *state;
+	const char *challenge;          /* S256 */
+	const char *lang;               /* may be NULL */
+	/* credential scope: one hash */
+	const char *cred_id;
+	const uint8_t *hash;
+	size_t hash_len;
+	const char *hash_oid;
+	const char *description;        /* may be NULL */
+	const char *label;              /* the document's name, may be NULL */
+};
+/* The consent page URL <base>/csc/v<api>/oauth2/authorize?...; malloc'd. */
+char *csc_oauth_url(const struct csc_client *c, const struct csc_oauth_req *r);
+/* PKCE: verifier (43 chars + NUL, sodium memory of 44 bytes) and its S256
+ * challenge (44 bytes). */
+void csc_pkce_new(char *verifier, char *challenge);
+/* oauth2/token with the code. Service scope: the token becomes the client's
+ * access token (as after csc_login). Credential scope: *cred_token is the
+ * token to use as SAD (sodium memory, csc_sad_free). */
+int csc_oauth_token(struct csc_client *c, const char *client_id,
+    const char *redirect_uri, const char *code, const char *verifier,
+    char **cred_token);
+
+/* auth/revoke of another token of the same signer (best effort). */
+int csc_revoke_token(struct csc_client *c, const char *token);
+
+/* signHash with an OAuth2 credential-scope token: v2 sends it as the
+ * Bearer token and no SAD; v1 sends it as the SAD (token_type "SAD") next
+ * to the service token. */
+int csc_sign_hash_cred(struct csc_client *c, const char *cred_id,
+    const char *cred_token, const uint8_t *hash, size_t hash_len,
+    const char *hash_oid, const char *sign_oid, uint8_t **sig, size_t *sig_len);
 
 #endif

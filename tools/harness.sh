@@ -6,10 +6,17 @@
 
 # When run as root the three daemons run as three distinct uids sharing one
 # group, so SO_PEERCRED checks are real (the production layout uses the
-# inkan-scm/inkan-sam/inkan-sic users instead).
+# inkan-scm/inkan-sam/inkan-sic users instead). A daemon refuses to run as
+# root, so a root run always sets `user` (INKAN_SAME_UID=1: one service uid
+# for all three); a non-root run (a developer's machine) needs none: all
+# three run as the invoking user.
 INKAN_UID_SCM=${INKAN_UID_SCM:-64101}
 INKAN_UID_SAM=${INKAN_UID_SAM:-64102}
 INKAN_UID_SIC=${INKAN_UID_SIC:-64103}
+# issue 3: the auditor role is never root's (root is administrator and
+# security officer in the tests): run auditor commands with
+# setpriv --reuid=$INKAN_UID_AUD --regid=$INKAN_GID --clear-groups.
+INKAN_UID_AUD=${INKAN_UID_AUD:-64104}
 INKAN_GID=${INKAN_GID:-64100}
 
 inkan_bin() {
@@ -24,6 +31,7 @@ inkan_bin() {
 inkanctl() { "$(inkan_bin inkanctl)" --config "$INKAN_STATE/inkan.conf" "$@"; }
 
 inkan_separate_uids() { [ "$(id -u)" -eq 0 ] && [ "${INKAN_SAME_UID:-0}" != 1 ]; }
+inkan_is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # inkan_setup STATE PORT — token, database, config, test CA.
 inkan_setup() {
@@ -37,15 +45,38 @@ inkan_setup() {
     # Each daemon drops to its own uid; peers allowed by uid.
     sed -i \
       -e "/^\[scm\]/a user = $INKAN_UID_SCM:$INKAN_GID\nsam_uid = $INKAN_UID_SAM" \
-      -e "/^\[sam\]/a user = $INKAN_UID_SAM:$INKAN_GID\nsic_uid = $INKAN_UID_SIC\nadmin_uid = 0" \
+      -e "/^\[sam\]/a user = $INKAN_UID_SAM:$INKAN_GID\nsic_uid = $INKAN_UID_SIC\nadmin_uid = 0\nso_uid = 0\nauditor_socket = $INKAN_STATE/sam/auditor.sock\nauditor_uid = $INKAN_UID_AUD" \
       -e "/^\[sic\]/a user = $INKAN_UID_SIC:$INKAN_GID" \
       "$INKAN_STATE/inkan.conf"
     chown -R "$INKAN_UID_SCM:$INKAN_GID" "$INKAN_STATE/scm"
     chown -R "$INKAN_UID_SAM:$INKAN_GID" "$INKAN_STATE/sam"
     chmod 0750 "$INKAN_STATE/scm" "$INKAN_STATE/sam"
     chmod 0755 "$INKAN_STATE"
+  elif inkan_is_root; then
+    # Root, one shared service uid: still never root.
+    sed -i \
+      -e "/^\[scm\]/a user = $INKAN_UID_SCM:$INKAN_GID" \
+      -e "/^\[sam\]/a user = $INKAN_UID_SCM:$INKAN_GID\nadmin_uid = 0\nso_uid = 0\nauditor_socket = $INKAN_STATE/sam/auditor.sock\nauditor_uid = $INKAN_UID_AUD" \
+      -e "/^\[sic\]/a user = $INKAN_UID_SCM:$INKAN_GID" \
+      "$INKAN_STATE/inkan.conf"
+    chown -R "$INKAN_UID_SCM:$INKAN_GID" "$INKAN_STATE/scm" "$INKAN_STATE/sam"
+    chmod 0755 "$INKAN_STATE"
   fi
+  # Landlock (issue 6): once running, each daemon touches files only in its
+  # own state directory; inkan-sic in none.
+  sed -i \
+    -e "/^\[scm\]/a fs_paths = $INKAN_STATE/scm" \
+    -e "/^\[sam\]/a fs_paths = $INKAN_STATE/sam" \
+    -e "/^\[sic\]/a fs_paths =" \
+    "$INKAN_STATE/inkan.conf"
   inkan_make_ca "$INKAN_STATE/ca"
+  # TLS (issue 4): inkan-sic serves HTTPS with a certificate of the test CA
+  # (read before its sandbox); inkan-sign is a registered OAuth2 client with
+  # a loopback redirect (any port).
+  sed -i \
+    -e "/^\[sic\]/a tls_cert = $INKAN_STATE/ca/server.pem\ntls_key = $INKAN_STATE/ca/server.key" \
+    -e "/^\[sam\]/a oauth_client = inkan-sign http://127.0.0.1/callback" \
+    "$INKAN_STATE/inkan.conf"
 }
 
 # A local test CA made with the openssl command.
@@ -56,6 +87,13 @@ inkan_make_ca() {
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
   printf 'keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:FALSE\n' >"$d/ee.ext"
+  # inkan-sic's TLS server certificate: localhost, 127.0.0.1, ::1
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost/O=inkan" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n' >"$d/server.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 825 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null
+  chmod 600 "$d/server.key"
 }
 
 _inkan_start_one() {
@@ -77,7 +115,9 @@ _inkan_wait_socket() {
   return 1
 }
 
-inkan_url() { sed -n 's/^listen *= *\(.*\)/http:\/\/\1/p' "$INKAN_STATE/inkan.conf"; }
+inkan_url() { sed -n 's/^listen *= *\(.*\)/https:\/\/\1/p' "$INKAN_STATE/inkan.conf"; }
+# The CA that issued inkan-sic's TLS certificate (curl --cacert, inkan-sign --cacert).
+inkan_cacert() { echo "$INKAN_STATE/ca/ca.pem"; }
 
 inkan_start() {
   rm -f "$INKAN_STATE/scm/scm.sock" "$INKAN_STATE/sam/sam.sock" "$INKAN_STATE/sam/admin.sock"
@@ -87,7 +127,7 @@ inkan_start() {
   local url i
   url=$(inkan_url)
   for i in $(seq 1 100); do
-    if curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$url/csc/v2/info"; then
+    if curl -sf --cacert "$(inkan_cacert)" -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$url/csc/v2/info"; then
       inkan_alive && return 0
       break
     fi

@@ -6,9 +6,20 @@
  * the environment (INKAN_PASSWORD, INKAN_PIN, INKAN_OTP, INKAN_TOTP_SECRET;
  * each wiped from the environment once read), live only in sodium_malloc'd
  * memory and are wiped right after their one use; the SAD likewise. The
- * returned signature is verified locally before anything is written. */
+ * returned signature is verified locally before anything is written.
+ * With --oauth no password, PIN or OTP passes through this program at all:
+ * the signer gives them to the service's own consent page in a browser, and
+ * this program only receives an authorization code on a loopback port
+ * (127.0.0.1, random port, random state) and redeems it with its PKCE
+ * verifier. The TLS server certificate is always verified (--cacert). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spawn.h>
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -54,10 +65,18 @@ static void usage(FILE *f)
 	    "  --url URL          service base URL (https://host:port)\n"
 	    "  --user NAME        signer's user name (HTTP Basic login)\n"
 	    "  --credential ID    credential (key) to sign with\n"
-	    "  --cacert FILE      trust these CA certificates for TLS\n"
+	    "  --cacert FILE      trust these CA certificates for TLS (default:\n"
+	    "                     $INKAN_CACERT, else the system store)\n"
 	    "  --out FILE         output file (default FILE.p7s; replaced if it exists)\n"
 	    "  --pem              write PEM instead of DER\n"
 	    "  --api v1|v2        CSC API version (default v2)\n"
+	    "  --oauth            authorise in a browser on the service's consent page\n"
+	    "                     (OAuth2 code flow with PKCE) instead of typing the\n"
+	    "                     password, PIN and OTP here; --user is then optional\n"
+	    "  --client-id ID     OAuth2 client id (default inkan-sign)\n"
+	    "  --lang ja|en       language of the consent page\n"
+	    "With --oauth the consent URL is printed and opened with $BROWSER or\n"
+	    "xdg-open when available; the answer comes back to 127.0.0.1.\n"
 	    "Secrets come from /dev/tty without echo, or from INKAN_PASSWORD, INKAN_PIN,\n"
 	    "INKAN_OTP; INKAN_TOTP_SECRET (base32) computes the OTP when INKAN_OTP is unset.\n"
 	    "On success prints one line: signature: OUTFILE\n");
@@ -71,7 +90,255 @@ struct remote {
 	const char *user;
 	const struct cms_algo *algo;
 	const char *description;
+	int oauth;
+	const char *client_id;
+	const char *lang;
+	const char *label;
+	int api;
 };
+
+/* ---- OAuth2: loopback redirect, browser ---------------------------------- */
+
+#define OAUTH_WAIT_S 300
+
+struct loopback {
+	int fd;
+	char redirect[64];
+};
+
+static int loopback_open(struct loopback *lb)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lb->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lb->fd < 0 || bind(lb->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(lb->fd, 8) < 0 ||
+	    getsockname(lb->fd, (struct sockaddr *)&a, &al) < 0)
+		return -errno;
+	snprintf(lb->redirect, sizeof(lb->redirect),
+	    "http://127.0.0.1:%u/callback", (unsigned)ntohs(a.sin_port));
+	return 0;
+}
+
+static int hexv(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Value of key in a query string, percent-decoded into out. */
+static int query_get(const char *q, const char *key, char *out, size_t outlen)
+{
+	size_t kl = strlen(key);
+
+	while (q && *q) {
+		const char *end = q + strcspn(q, "&");
+
+		if ((size_t)(end - q) > kl && strncmp(q, key, kl) == 0 &&
+		    q[kl] == '=') {
+			size_t n = 0;
+			const char *p;
+
+			for (p = q + kl + 1; p < end && n + 1 < outlen; p++) {
+				if (*p == '%' && p + 2 < end + 0 + 1 &&
+				    hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
+					out[n++] = (char)(hexv(p[1]) * 16 + hexv(p[2]));
+					p += 2;
+				} else {
+					out[n++] = *p == '+' ? ' ' : *p;
+				}
+			}
+			out[n] = '\0';
+			return 0;
+		}
+		q = *end ? end + 1 : end;
+	}
+	return -ENOENT;
+}
+
+static void http_answer(int fd, const char *status, const char *text)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %s\r\nContent-Type: "
+	    "text/html; charset=utf-8\r\nCache-Control: no-store\r\n"
+	    "Content-Security-Policy: default-src 'none'\r\nConnection: "
+	    "close\r\n\r\n<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+	    "<title>inkan-sign</title></head><body><p>%s</p></body></html>\n",
+	    status, text);
+
+	if (n > 0)
+		(void)!write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n :
+		    sizeof(buf) - 1);
+}
+
+/* Wait for GET /callback?code=...&state=... on the loopback socket. */
+static int loopback_wait(struct loopback *lb, const char *state, char *code,
+    size_t code_len, char *err, size_t err_len)
+{
+	time_t deadline = time(NULL) + OAUTH_WAIT_S;
+
+	for (;;) {
+		struct pollfd p = { .fd = lb->fd, .events = POLLIN };
+		char req[8192], got_state[512];
+		const char *q, *sp;
+		size_t n = 0;
+		int c, left = (int)(deadline - time(NULL));
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, left * 1000) <= 0)
+			continue;
+		c = accept4(lb->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		{
+			struct timeval tv = { 10, 0 };
+
+			setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		}
+		while (n + 1 < sizeof(req)) {
+			ssize_t k = read(c, req + n, sizeof(req) - 1 - n);
+
+			if (k <= 0)
+				break;
+			n += (size_t)k;
+			req[n] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		req[n] = '\0';
+		if (strncmp(req, "GET /callback?", 14) != 0) {
+			http_answer(c, "404 Not Found", "Not found.");
+			close(c);
+			continue;
+		}
+		q = req + 14;
+		sp = strchr(q, ' ');
+		if (sp != NULL)
+			*(char *)sp = '\0';
+		if (query_get(q, "state", got_state, sizeof(got_state)) < 0 ||
+		    strcmp(got_state, state) != 0) {
+			/* not the answer to our request: ignore it */
+			http_answer(c, "400 Bad Request", "Unexpected request.");
+			close(c);
+			continue;
+		}
+		if (query_get(q, "code", code, code_len) == 0 && code[0]) {
+			http_answer(c, "200 OK", "inkan-sign received the "
+			    "authorisation. You can close this window. / "
+			    "認可を受け取りました。このウィンドウを閉じてください。");
+			close(c);
+			return 0;
+		}
+		if (query_get(q, "error", err, err_len) < 0)
+			snprintf(err, err_len, "no code in the answer");
+		http_answer(c, "200 OK", "inkan-sign: the authorisation was not "
+		    "given. You can close this window.");
+		close(c);
+		return -EACCES;
+	}
+}
+
+/* $BROWSER (a command, the URL appended), else xdg-open when there is a
+ * display; either way the URL is printed first. Not waited for here. */
+static void open_browser(const char *url)
+{
+	extern char **environ;
+	const char *b = getenv("BROWSER");
+	char *argv[8];
+	pid_t pid;
+
+	fprintf(stderr, PROG ": open this URL in a browser to authorise:\n%s\n",
+	    url);
+	if (b != NULL && *b) {
+		argv[0] = (char *)"/bin/sh";
+		argv[1] = (char *)"-c";
+		argv[2] = (char *)"exec $BROWSER \"$1\"";
+		argv[3] = (char *)"sh";
+		argv[4] = (char *)url;
+		argv[5] = NULL;
+	} else if (getenv("DISPLAY") != NULL || getenv("WAYLAND_DISPLAY") != NULL) {
+		argv[0] = (char *)"xdg-open";
+		argv[1] = (char *)url;
+		argv[2] = NULL;
+	} else {
+		return;
+	}
+	if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+		fprintf(stderr, PROG ": could not start %s; open the URL by hand\n",
+		    argv[0]);
+}
+
+static void reap_children(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* One consent: URL, browser, loopback answer, code exchange. For the
+ * credential scope *cred_token gets the token to sign with. */
+static void oauth_flow(struct csc_client *csc, const struct remote *rm,
+    const char *scope, const uint8_t *hash, size_t hash_len, char **cred_token)
+{
+	struct loopback lb = { .fd = -1 };
+	char verifier[44], challenge[44], state[44], code[256], err[256] = "";
+	uint8_t sr[16];
+	struct csc_oauth_req q = { 0 };
+	char *url;
+	int r;
+
+	*cred_token = NULL;
+	if ((r = loopback_open(&lb)) < 0)
+		die(1, "cannot listen on 127.0.0.1 for the OAuth2 redirect: %s",
+		    strerror(-r));
+	csc_pkce_new(verifier, challenge);
+	randombytes_buf(sr, sizeof(sr));
+	sodium_bin2base64(state, sizeof(state), sr, sizeof(sr),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	q.client_id = rm->client_id;
+	q.redirect_uri = lb.redirect;
+	q.scope = scope;
+	q.state = state;
+	q.challenge = challenge;
+	q.lang = rm->lang;
+	if (hash != NULL) {
+		q.cred_id = rm->cred_id;
+		q.hash = hash;
+		q.hash_len = hash_len;
+		q.hash_oid = rm->algo->hash_oid;
+		q.description = rm->description;
+		q.label = rm->label;
+	}
+	url = csc_oauth_url(csc, &q);
+	if (url == NULL)
+		die(1, "out of memory");
+	open_browser(url);
+	free(url);
+	r = loopback_wait(&lb, state, code, sizeof(code), err, sizeof(err));
+	close(lb.fd);
+	reap_children();
+	if (r == -ETIMEDOUT)
+		die(1, "no answer from the consent page within %d s", OAUTH_WAIT_S);
+	if (r < 0) {
+		char clean[256];
+		size_t i;
+
+		for (i = 0; err[i] && i + 1 < sizeof(clean); i++)
+			clean[i] = (err[i] >= 0x20 && err[i] < 0x7f) ? err[i] : '?';
+		clean[i] = '\0';
+		die(1, "authorisation refused on the consent page (%s)", clean);
+	}
+	r = csc_oauth_token(csc, rm->client_id, lb.redirect, code, verifier,
+	    cred_token);
+	sodium_memzero(code, sizeof(code));
+	sodium_memzero(verifier, sizeof(verifier));
+	if (r < 0)
+		die(1, "%s", csc_error(csc));
+	if (hash != NULL && *cred_token == NULL)
+		die(1, "oauth2/token: expected a credential-scope token");
+}
 
 static int get_otp(struct secret *otp)
 {
@@ -112,6 +379,21 @@ static int remote_sign(void *arg, const uint8_t *hash, size_t hash_len,
 	char prompt[128];
 	int r;
 
+	if (rm->oauth) {
+		/* The signer sees this hash on the consent page. v2: the
+		 * credential token stands for the SAD in the Authorization
+		 * header alone; v1: it is the SAD (token_type "SAD"). */
+		oauth_flow(rm->csc, rm, "credential", hash, hash_len, &sad);
+		r = csc_sign_hash_cred(rm->csc, rm->cred_id, sad, hash,
+		    hash_len, rm->algo->hash_oid, rm->algo->sign_oid, sig,
+		    sig_len);
+		(void)csc_revoke_token(rm->csc, sad);
+		csc_sad_free(sad);
+		if (r < 0)
+			die(1, "%s", csc_error(rm->csc));
+		return 0;
+	}
+
 	if (secret_alloc(&pin) < 0 || secret_alloc(&otp) < 0)
 		die(1, "out of secure memory");
 	snprintf(prompt, sizeof(prompt), "PIN for credential %s: ", rm->cred_id);
@@ -140,7 +422,7 @@ static int remote_sign(void *arg, const uint8_t *hash, size_t hash_len,
 /* ---- main ------------------------------------------------------------- */
 
 enum { OPT_URL = 1, OPT_USER, OPT_CRED, OPT_CACERT, OPT_OUT, OPT_API, OPT_PEM,
-	OPT_HELP, OPT_VERSION };
+	OPT_HELP, OPT_VERSION, OPT_OAUTH, OPT_CLIENT_ID, OPT_LANG };
 
 static const struct option options[] = {
 	{ "url", required_argument, NULL, OPT_URL },
@@ -150,6 +432,9 @@ static const struct option options[] = {
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "api", required_argument, NULL, OPT_API },
 	{ "pem", no_argument, NULL, OPT_PEM },
+	{ "oauth", no_argument, NULL, OPT_OAUTH },
+	{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
+	{ "lang", required_argument, NULL, OPT_LANG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -203,6 +488,8 @@ static void warn_plain_http(const char *url)
 int main(int argc, char **argv)
 {
 	const char *url = NULL, *user = NULL, *cred_id = NULL, *cacert = NULL;
+	const char *client_id = "inkan-sign", *lang = NULL;
+	int oauth = 0;
 	const char *in_path, *out_path = NULL;
 	char *out_alloc = NULL, prompt[128], description[128];
 	int api = 2, pem = 0, opt, fd, r, tmp_exists = 0;
@@ -226,6 +513,9 @@ int main(int argc, char **argv)
 		case OPT_CACERT: cacert = optarg; break;
 		case OPT_OUT: out_path = optarg; break;
 		case OPT_PEM: pem = 1; break;
+		case OPT_OAUTH: oauth = 1; break;
+		case OPT_CLIENT_ID: client_id = optarg; break;
+		case OPT_LANG: lang = optarg; break;
 		case OPT_API:
 			if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "2") == 0)
 				api = 2;
@@ -241,14 +531,18 @@ int main(int argc, char **argv)
 			    " --help)", argv[optind - 1]);
 		}
 	}
-	if (url == NULL || user == NULL || cred_id == NULL || optind != argc - 1) {
+	if (url == NULL || (user == NULL && !oauth) || cred_id == NULL ||
+	    optind != argc - 1) {
 		usage(stderr);
 		return 2;
 	}
 	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
 		die(2, "--url: must start with https:// or http://");
-	if (strlen(user) == 0 || strlen(user) > 64 || strchr(user, ':') != NULL)
+	if (user != NULL &&
+	    (strlen(user) == 0 || strlen(user) > 64 || strchr(user, ':') != NULL))
 		die(2, "--user: 1 to 64 bytes, no ':'");
+	if (strlen(client_id) == 0 || strlen(client_id) > 64)
+		die(2, "--client-id: 1 to 64 bytes");
 	if (strlen(cred_id) == 0 || strlen(cred_id) > 64)
 		die(2, "--credential: 1 to 64 bytes");
 	in_path = argv[optind];
@@ -257,6 +551,9 @@ int main(int argc, char **argv)
 			die(1, "out of memory");
 		out_path = out_alloc;
 	}
+	if (cacert == NULL && getenv("INKAN_CACERT") != NULL &&
+	    *getenv("INKAN_CACERT"))
+		cacert = getenv("INKAN_CACERT");
 	warn_plain_http(url);
 	if (sodium_init() < 0)
 		die(1, "libsodium initialisation failed");
@@ -271,17 +568,27 @@ int main(int argc, char **argv)
 	if (r < 0)
 		die(1, "cannot set up the HTTP client: %s", strerror(-r));
 
-	/* 1. login */
-	if (secret_alloc(&password) < 0)
-		die(1, "out of secure memory");
-	snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
-	r = secret_get("INKAN_PASSWORD", prompt, 0, &password);
-	if (r < 0)
-		die(1, "password: %s", secret_strerror(r));
-	r = csc_login(csc, user, &password);
-	secret_free(&password);
-	if (r < 0)
-		die(1, "%s", csc_error(csc));
+	rm = (struct remote){ .csc = csc, .cred_id = cred_id, .user = user,
+	    .oauth = oauth, .client_id = client_id, .lang = lang, .api = api };
+	/* 1. login: password, or with --oauth and no --user, the consent page
+	 * (scope service) */
+	if (oauth && user == NULL) {
+		char *unused = NULL;
+
+		oauth_flow(csc, &rm, "service", NULL, 0, &unused);
+		csc_sad_free(unused);
+	} else {
+		if (secret_alloc(&password) < 0)
+			die(1, "out of secure memory");
+		snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
+		r = secret_get("INKAN_PASSWORD", prompt, 0, &password);
+		if (r < 0)
+			die(1, "password: %s", secret_strerror(r));
+		r = csc_login(csc, user, &password);
+		secret_free(&password);
+		if (r < 0)
+			die(1, "%s", csc_error(csc));
+	}
 
 	/* 2. credential: certificate and algorithms */
 	r = csc_credential_info(csc, cred_id, &info);
@@ -309,8 +616,9 @@ int main(int argc, char **argv)
 	if (content == NULL)
 		die(1, "%s: cannot reopen", in_path);
 	make_description(in_path, description, sizeof(description));
-	rm = (struct remote){ .csc = csc, .cred_id = cred_id, .user = user,
-	    .algo = &algo, .description = description };
+	rm.algo = &algo;
+	rm.description = description;
+	rm.label = strrchr(in_path, '/') ? strrchr(in_path, '/') + 1 : in_path;
 	r = cms_sign_detached(info.cert, info.chain, &algo, digest, dlen, content,
 	    remote_sign, &rm, &der, &der_len);
 	BIO_free(content);

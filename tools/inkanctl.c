@@ -87,8 +87,12 @@ static const char *const status_text[] = {
 	[INKAN__STATUS__DENIED] = "not allowed on this socket",
 	[INKAN__STATUS__UNAVAILABLE] = "a component behind inkan-sam is unavailable (is inkan-scm running?); retry",
 	[INKAN__STATUS__INTERNAL] = "internal error in inkan-sam (see its log)",
+	[INKAN__STATUS__OAUTH_INVALID_CLIENT] = "OAuth2 client unknown, redirect URI not registered or wrong client secret",
+	[INKAN__STATUS__OAUTH_INVALID_GRANT] = "OAuth2 authorization code invalid, expired or already used",
+	[INKAN__STATUS__INTEGRITY] = "a database row failed its integrity check (see the ALERT in inkan-sam's log)",
+	[INKAN__STATUS__AUDIT_UNAVAILABLE] = "inkan-sam cannot write its audit trail (disk full? see its log); nothing was released; retry",
 };
-_Static_assert(sizeof(status_text) / sizeof(status_text[0]) ==
+_Static_assert(sizeof(status_text) / sizeof(status_text[0]) >=
     INKAN__STATUS__INTERNAL + 1, "one message per Inkan__Status");
 
 static const char *status_message(Inkan__Status st)
@@ -122,6 +126,15 @@ static void usage(FILE *f)
 	    "                    [--cn CN] --csr-out FILE [--force]\n"
 	    "  credential import-cert --credential ID --cert FILE [--chain FILE]\n"
 	    "  credential list [--user NAME]\n"
+	    "security officer (so_socket):\n"
+	    "  user unlock NAME | user show NAME\n"
+	    "  credential unlock|disable|enable --credential ID\n"
+	    "  credential set-multisign --credential ID --multisign N  (0: service default, 1: no batches)\n"
+	    "auditor (auditor_socket):\n"
+	    "  audit show [--since T] [--until T] [--signer NAME] [--credential ID]\n"
+	    "             [--event TYPE|PREFIX*] [--limit N]   (T: YYYY-MM-DD[THH:MM:SS[.mmm]Z] or @SECONDS)\n"
+	    "  audit verify                  (the live trail, against inkan-sam's chain head)\n"
+	    "  audit pubkey [--out FILE]     (PEM; fingerprint on stderr)\n"
 	    "The admin socket is [sam] admin_socket of --config FILE (default: $INKAN_CONFIG),\n"
 	    "or --socket PATH. Exit status: 0 ok, 1 refused or failed, 2 usage.\n");
 }
@@ -154,6 +167,9 @@ static void bad_option(const char *cmd, char **argv)
 struct ctl {
 	const char *config;
 	const char *socket;
+	/* issue 3: the [sam] key of the role socket this command uses:
+	 * "admin_socket" (default), "so_socket" or "auditor_socket" */
+	const char *socket_key;
 	char *socket_from_config;
 	struct ipc_client ipc;
 	int connected;
@@ -164,7 +180,8 @@ static int on_ini(void *arg, const char *section, const char *key,
 {
 	struct ctl *ctl = arg;
 
-	if (strcmp(section, "sam") == 0 && strcmp(key, "admin_socket") == 0) {
+	if (strcmp(section, "sam") == 0 && strcmp(key, ctl->socket_key ?
+	    ctl->socket_key : "admin_socket") == 0) {
 		free(ctl->socket_from_config);
 		ctl->socket_from_config = strdup(value);
 		if (ctl->socket_from_config == NULL)
@@ -193,7 +210,8 @@ static const char *admin_socket(struct ctl *ctl)
 	if (r > 0)
 		die(1, "%s:%d: cannot parse", config, r);
 	if (ctl->socket_from_config == NULL || ctl->socket_from_config[0] == '\0')
-		die(1, "%s: no admin_socket in [sam]", config);
+		die(1, "%s: no %s in [sam]", config,
+		    ctl->socket_key ? ctl->socket_key : "admin_socket");
 	return ctl->socket_from_config;
 }
 
@@ -229,7 +247,8 @@ static ProtobufCMessage *admin_call(struct ctl *ctl, const char *what,
 	    rep_desc, &rep, &st, detail, sizeof(detail));
 	if (r == -ECONNRESET || r == -EPIPE)
 		die(1, "%s: inkan-sam closed the connection (is this user "
-		    "allowed on the admin socket? see admin_uid)", what);
+		    "allowed on the %s? see the role's uid/group keys)", what,
+		    ctl->socket_key ? ctl->socket_key : "admin_socket");
 	if (r == -EPROTO || r == -EBADMSG)
 		die(1, "%s: unexpected reply from inkan-sam", what);
 	if (r < 0)
@@ -598,6 +617,9 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 	    "[sam]\n"
 	    "signer_socket = %1$s/sam/sam.sock\n"
 	    "admin_socket = %1$s/sam/admin.sock\n"
+	    "so_socket = %1$s/sam/so.sock\n"
+	    "; auditor_socket = %1$s/sam/auditor.sock needs auditor_uid or\n"
+	    "; auditor_group: never an account of the administrator or SO\n"
 	    "scm_socket = %1$s/scm/scm.sock\n"
 	    "database = %1$s/sam/inkan.db\n"
 	    "\n"
@@ -1023,6 +1045,367 @@ static int cmd_cred_list(struct ctl *ctl, int argc, char **argv)
 	return 0;
 }
 
+/* ---- security officer (issue 3) ------------------------------------------ */
+
+static int cmd_user_unlock(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	Inkan__UserUnlockReq req = INKAN__USER_UNLOCK_REQ__INIT;
+	Inkan__UserUnlockRep *rep;
+	char what[128], name[NAME_MAX_LEN * 4 + 1];
+	int opt;
+
+	ctl->socket_key = "so_socket";
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (!common_option(ctl, opt))
+			bad_option("user unlock", argv);
+	if (optind != argc - 1)
+		usage_die("user unlock needs exactly one NAME");
+	check_name("user name", argv[optind], NAME_MAX_LEN);
+	req.username = argv[optind];
+	snprintf(what, sizeof(what), "user unlock %s", argv[optind]);
+	rep = (Inkan__UserUnlockRep *)admin_call(ctl, what,
+	    INKAN__MSG_TYPE__ADMIN_USER_UNLOCK_REQ, &req.base,
+	    &inkan__user_unlock_rep__descriptor);
+	clean_text(rep->username, name, sizeof(name));
+	printf("user %s unlocked (was %s, %u consecutive failures)\n", name,
+	    rep->was_locked ? "locked" : "not locked", rep->failures);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return 0;
+}
+
+static int cmd_user_show(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	Inkan__UserShowReq req = INKAN__USER_SHOW_REQ__INIT;
+	Inkan__UserShowRep *rep;
+	char what[128], name[NAME_MAX_LEN * 4 + 1], when[32];
+	int opt;
+
+	ctl->socket_key = "so_socket";
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (!common_option(ctl, opt))
+			bad_option("user show", argv);
+	if (optind != argc - 1)
+		usage_die("user show needs exactly one NAME");
+	check_name("user name", argv[optind], NAME_MAX_LEN);
+	req.username = argv[optind];
+	snprintf(what, sizeof(what), "user show %s", argv[optind]);
+	rep = (Inkan__UserShowRep *)admin_call(ctl, what,
+	    INKAN__MSG_TYPE__ADMIN_USER_SHOW_REQ, &req.base,
+	    &inkan__user_show_rep__descriptor);
+	clean_text(rep->username, name, sizeof(name));
+	printf("user: %s\n", name);
+	printf("credentials: %u\n", rep->credentials);
+	printf("failures: %u\n", rep->failures);
+	if (!rep->locked)
+		printf("locked: no\n");
+	else if (rep->locked_until < 0)
+		printf("locked: until unlocked by the security officer\n");
+	else {
+		format_time(rep->locked_until, when, sizeof(when));
+		printf("locked: until %s\n", when);
+	}
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return 0;
+}
+
+/* credential unlock|disable|enable|set-multisign --credential ID [...] */
+static int cmd_cred_so(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "credential", required_argument, NULL, 'c' },
+		{ "multisign", required_argument, NULL, 'm' },
+		COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sub = argv[0], *cred = NULL, *ms = NULL;
+	char what[160], name[NAME_MAX_LEN * 4 + 1], *end;
+	unsigned long n = 0;
+	int opt;
+
+	ctl->socket_key = "so_socket";
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cred = optarg; break;
+		case 'm': ms = optarg; break;
+		default:
+			if (!common_option(ctl, opt))
+				bad_option(sub, argv);
+		}
+	}
+	if (cred == NULL || optind != argc)
+		usage_die("credential %s needs --credential ID", sub);
+	check_name("--credential", cred, CRED_ID_MAX_LEN);
+	if ((strcmp(sub, "set-multisign") == 0) != (ms != NULL))
+		usage_die("--multisign N goes with credential set-multisign only");
+	snprintf(what, sizeof(what), "credential %s %s", sub, cred);
+	if (strcmp(sub, "unlock") == 0) {
+		Inkan__UserUnlockReq req = INKAN__USER_UNLOCK_REQ__INIT;
+		Inkan__UserUnlockRep *rep;
+
+		req.credential_id = (char *)cred;
+		rep = (Inkan__UserUnlockRep *)admin_call(ctl, what,
+		    INKAN__MSG_TYPE__ADMIN_USER_UNLOCK_REQ, &req.base,
+		    &inkan__user_unlock_rep__descriptor);
+		clean_text(rep->username, name, sizeof(name));
+		printf("credential %s: signer %s unlocked (was %s, %u "
+		    "consecutive failures)\n", cred, name,
+		    rep->was_locked ? "locked" : "not locked", rep->failures);
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	} else if (strcmp(sub, "set-multisign") == 0) {
+		Inkan__CredMultisignReq req = INKAN__CRED_MULTISIGN_REQ__INIT;
+		Inkan__CredMultisignRep *rep;
+
+		errno = 0;
+		n = strtoul(ms, &end, 10);
+		if (errno != 0 || *end != '\0' || end == ms || n > INKAN_MAX_HASHES)
+			usage_die("--multisign: 0 to %d", INKAN_MAX_HASHES);
+		req.credential_id = (char *)cred;
+		req.multisign = (uint32_t)n;
+		rep = (Inkan__CredMultisignRep *)admin_call(ctl, what,
+		    INKAN__MSG_TYPE__ADMIN_CRED_MULTISIGN_REQ, &req.base,
+		    &inkan__cred_multisign_rep__descriptor);
+		printf("credential %s: multisign %u (effective %u%s)\n", cred,
+		    rep->multisign, rep->effective,
+		    rep->effective == 1 ? ", no multi-hash batches" : "");
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	} else {
+		Inkan__CredStateReq req = INKAN__CRED_STATE_REQ__INIT;
+		Inkan__CredStateRep *rep;
+
+		req.credential_id = (char *)cred;
+		req.enabled = strcmp(sub, "enable") == 0;
+		rep = (Inkan__CredStateRep *)admin_call(ctl, what,
+		    INKAN__MSG_TYPE__ADMIN_CRED_STATE_REQ, &req.base,
+		    &inkan__cred_state_rep__descriptor);
+		printf("credential %s: %s\n", cred, rep->enabled ? "enabled" :
+		    "disabled (its outstanding SADs are void)");
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	}
+	return 0;
+}
+
+/* ---- auditor (issue 5) --------------------------------------------------- */
+
+/* "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ", "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) or
+ * "@SECONDS" -> ms since the epoch. end: a bare date means its last ms. */
+static int64_t parse_when(const char *opt, const char *v, int end)
+{
+	struct tm tm;
+	const char *rest;
+	int64_t ms = 0;
+	char *e;
+
+	if (v[0] == '@') {
+		errno = 0;
+		long long s = strtoll(v + 1, &e, 10);
+		if (errno || e == v + 1 || *e != '\0' || s < 0)
+			usage_die("%s: @SECONDS", opt);
+		return (int64_t)s * 1000;
+	}
+	memset(&tm, 0, sizeof tm);
+	rest = strptime(v, "%Y-%m-%d", &tm);
+	if (rest == NULL)
+		usage_die("%s: YYYY-MM-DD[THH:MM:SS[.mmm]Z] (UTC) or @SECONDS", opt);
+	if (*rest == '\0') {
+		if (end)
+			ms = 86400000 - 1;
+	} else {
+		rest = strptime(rest, "T%H:%M:%S", &tm);
+		if (rest == NULL)
+			usage_die("%s: YYYY-MM-DD[THH:MM:SS[.mmm]Z] (UTC)", opt);
+		if (rest[0] == '.' && rest[1] >= '0' && rest[1] <= '9' &&
+		    rest[2] >= '0' && rest[2] <= '9' && rest[3] >= '0' &&
+		    rest[3] <= '9') {
+			ms = (rest[1] - '0') * 100 + (rest[2] - '0') * 10 +
+			    (rest[3] - '0');
+			rest += 4;
+		}
+		if (strcmp(rest, "Z") != 0)
+			usage_die("%s: the time ends in Z (UTC)", opt);
+	}
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static int cmd_audit_show(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "signer", required_argument, NULL, 'n' },
+		{ "credential", required_argument, NULL, 'c' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "limit", required_argument, NULL, 'l' },
+		COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	Inkan__AuditShowReq req = INKAN__AUDIT_SHOW_REQ__INIT;
+	Inkan__AuditShowRep *rep;
+	unsigned long limit = 0, shown = 0;
+	char *end;
+	int opt, more;
+	size_t i;
+
+	ctl->socket_key = "auditor_socket";
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			req.has_from_ms = 1;
+			req.from_ms = parse_when("--since", optarg, 0);
+			break;
+		case 'u':
+			req.has_to_ms = 1;
+			req.to_ms = parse_when("--until", optarg, 1);
+			break;
+		case 'n':
+			check_name("--signer", optarg, NAME_MAX_LEN);
+			req.signer = optarg;
+			break;
+		case 'c':
+			check_name("--credential", optarg, CRED_ID_MAX_LEN);
+			req.credential = optarg;
+			break;
+		case 'e':
+			check_name("--event", optarg, 33);
+			req.event = optarg;
+			break;
+		case 'l':
+			errno = 0;
+			limit = strtoul(optarg, &end, 10);
+			if (errno || *end != '\0' || limit == 0)
+				usage_die("--limit: a number from 1");
+			break;
+		default:
+			if (!common_option(ctl, opt))
+				bad_option("audit show", argv);
+		}
+	}
+	if (optind != argc)
+		usage_die("audit show takes options only");
+	/* Pages until the end (or --limit); each line exactly as in the
+	 * trail, so an unfiltered listing is itself a verifiable export. */
+	do {
+		if (limit) {
+			req.has_limit = 1;
+			req.limit = (uint32_t)(limit - shown < 1000 ?
+			    limit - shown : 1000);
+		}
+		rep = (Inkan__AuditShowRep *)admin_call(ctl, "audit show",
+		    INKAN__MSG_TYPE__ADMIN_AUDIT_SHOW_REQ, &req.base,
+		    &inkan__audit_show_rep__descriptor);
+		for (i = 0; i < rep->n_records; i++) {
+			const char *s = rep->records[i];
+			size_t k;
+
+			/* Records are printable ASCII by construction; refuse
+			 * to print anything else to a terminal. */
+			for (k = 0; s[k]; k++)
+				if ((unsigned char)s[k] < 0x20 ||
+				    (unsigned char)s[k] > 0x7e)
+					die(1, "audit show: a record with a "
+					    "control byte: not printed");
+			printf("%s\n", s);
+		}
+		shown += rep->n_records;
+		more = rep->more && (!limit || shown < limit);
+		req.has_after_seq = 1;
+		req.after_seq = rep->last_seq;
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	} while (more);
+	return 0;
+}
+
+static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	Inkan__AuditVerifyReq req = INKAN__AUDIT_VERIFY_REQ__INIT;
+	Inkan__AuditVerifyRep *rep;
+	char text[1024];
+	int opt, ok;
+
+	ctl->socket_key = "auditor_socket";
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (!common_option(ctl, opt))
+			bad_option("audit verify", argv);
+	if (optind != argc)
+		usage_die("audit verify takes no arguments");
+	rep = (Inkan__AuditVerifyRep *)admin_call(ctl, "audit verify",
+	    INKAN__MSG_TYPE__ADMIN_AUDIT_VERIFY_REQ, &req.base,
+	    &inkan__audit_verify_rep__descriptor);
+	ok = rep->ok;
+	clean_text(rep->head_hash, text, sizeof(text));
+	if (ok)
+		printf("OK: %llu records, %llu checkpoints verified in %u "
+		    "file%s\n", (unsigned long long)rep->records,
+		    (unsigned long long)rep->checkpoints, rep->files,
+		    rep->files == 1 ? "" : "s");
+	printf("head: seq %llu hash %s\n", (unsigned long long)rep->head_seq,
+	    text);
+	if (!ok) {
+		clean_text(rep->problem, text, sizeof(text));
+		printf("FAILED: %s\n", text);
+		if (rep->has_bad_seq)
+			printf("first bad record: seq %llu\n",
+			    (unsigned long long)rep->bad_seq);
+	}
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return ok ? 0 : 1;
+}
+
+static int cmd_audit_pubkey(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	Inkan__AuditPubkeyReq req = INKAN__AUDIT_PUBKEY_REQ__INIT;
+	Inkan__AuditPubkeyRep *rep;
+	const unsigned char *p;
+	const char *out = NULL;
+	char fp[80], *pem;
+	EVP_PKEY *pk;
+	BIO *mem;
+	long n;
+	int opt, r, tmp_exists = 0;
+
+	ctl->socket_key = "auditor_socket";
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'o')
+			out = optarg;
+		else if (!common_option(ctl, opt))
+			bad_option("audit pubkey", argv);
+	}
+	if (optind != argc)
+		usage_die("audit pubkey takes no arguments");
+	rep = (Inkan__AuditPubkeyRep *)admin_call(ctl, "audit pubkey",
+	    INKAN__MSG_TYPE__ADMIN_AUDIT_PUBKEY_REQ, &req.base,
+	    &inkan__audit_pubkey_rep__descriptor);
+	p = rep->spki.data;
+	pk = d2i_PUBKEY(NULL, &p, (long)rep->spki.len);
+	mem = BIO_new(BIO_s_mem());
+	if (pk == NULL || p != rep->spki.data + rep->spki.len || mem == NULL ||
+	    !PEM_write_bio_PUBKEY(mem, pk))
+		die(1, "audit pubkey: inkan-sam answered an unusable key");
+	n = BIO_get_mem_data(mem, &pem);
+	clean_text(rep->fingerprint, fp, sizeof(fp));
+	if (out != NULL) {
+		r = file_write_atomic(out, pem, (size_t)n, 0644, 1, &tmp_exists);
+		if (r < 0)
+			die(1, "audit pubkey: write %s: %s", out, strerror(-r));
+		printf("audit key written to %s\n", out);
+		printf("fingerprint: sha256:%s\n", fp);
+	} else {
+		fwrite(pem, 1, (size_t)n, stdout);
+		fprintf(stderr, "fingerprint: sha256:%s\n", fp);
+	}
+	BIO_free(mem);
+	EVP_PKEY_free(pk);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return 0;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct command {
@@ -1036,6 +1419,17 @@ static const struct command {
 	{ "credential", "create", cmd_cred_create },
 	{ "credential", "import-cert", cmd_cred_import },
 	{ "credential", "list", cmd_cred_list },
+	/* issue 3: security officer (so_socket) */
+	{ "user", "unlock", cmd_user_unlock },
+	{ "user", "show", cmd_user_show },
+	{ "credential", "unlock", cmd_cred_so },
+	{ "credential", "disable", cmd_cred_so },
+	{ "credential", "enable", cmd_cred_so },
+	{ "credential", "set-multisign", cmd_cred_so },
+	/* issue 5: auditor (auditor_socket) */
+	{ "audit", "show", cmd_audit_show },
+	{ "audit", "verify", cmd_audit_verify },
+	{ "audit", "pubkey", cmd_audit_pubkey },
 };
 
 int main(int argc, char **argv)

@@ -47,19 +47,22 @@ t_start() {
   inkan_setup "$T_TMP/state" "$port" || bail "setup failed"
   inkan_start || bail "daemons did not start"
   URL=$(inkan_url)
+  # HTTPS with the test CA (issue 4): curl and inkan-sign trust it.
+  CACERT=$(inkan_cacert)
+  export CURL_CA_BUNDLE=$CACERT INKAN_CACERT=$CACERT
 }
 
 # csc VERSION METHOD JSON [BEARER] -> sets HTTP (status) and BODY
 csc() {
   local v=$1 m=$2 data=$3 tok=${4:-} out
-  local args=(-s -o "$T_TMP/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary "$data")
+  local args=(-s --cacert "$CACERT" -o "$T_TMP/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary "$data")
   [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
   HTTP=$(curl "${args[@]}" "$URL/csc/$v/$m")
   BODY=$(cat "$T_TMP/body")
 }
 # login USER PASSWORD [VERSION] -> prints the access token
 login() {
-  curl -s -X POST -u "$1:$2" -H 'Content-Type: application/json' -d '{}' \
+  curl -s --cacert "$CACERT" -X POST -u "$1:$2" -H 'Content-Type: application/json' -d '{}' \
     "$URL/csc/${3:-v2}/auth/login" | jq -r '.access_token // empty'
 }
 jget() { printf '%s' "$BODY" | jq -r "$1"; }

@@ -242,9 +242,9 @@ test_server_rules(void **state)
 	snprintf(p1, sizeof p1, "%s/signer.sock", dir);
 	snprintf(p2, sizeof p2, "%s/admin.sock", dir);
 	memset(ls, 0, sizeof ls);
-	ls[0] = (struct srv_listener){ "signer", ipc_listen(p1, 0600), PEER_SIC, { getuid() }, 1 };
+	ls[0] = (struct srv_listener){ "signer", ipc_listen(p1, 0600), PEER_SIC, { getuid() }, 1, NULL, NULL };
 	/* The admin listener admits nobody we can be. */
-	ls[1] = (struct srv_listener){ "admin", ipc_listen(p2, 0600), PEER_ADMIN, { getuid() + 4242 }, 1 };
+	ls[1] = (struct srv_listener){ "admin", ipc_listen(p2, 0600), PEER_ADMIN, { getuid() + 4242 }, 1, NULL, NULL };
 	assert_true(ls[0].fd >= 0 && ls[1].fd >= 0);
 	lr.access_token = "x";
 	rr.access_token = "x";
