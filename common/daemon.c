@@ -217,6 +217,7 @@ caps_clear(void)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
 	    errno != EINVAL)
 		return -errno;
+	memset(cd, 0, sizeof cd);
 	if (syscall(SYS_capget, &h, cd) < 0)
 		return -errno;
 	for (c = 0; c < 2; c++)
@@ -226,6 +227,7 @@ caps_clear(void)
 	memset(cd, 0, sizeof cd);
 	if (syscall(SYS_capset, &h, cd) < 0)
 		return -errno;
+	memset(cd, 0, sizeof cd);
 	if (syscall(SYS_capget, &h, cd) < 0)
 		return -errno;
 	for (c = 0; c < 2; c++)
@@ -590,10 +592,18 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 		log_err("initialisation failed: %s", strerror(-r));
 		return 1;
 	}
-	if (st.fs_paths != NULL && apply_fs_paths(d, st.fs_paths) < 0)
-		return 1;
+	if (st.fs_paths != NULL) {
+		r = apply_fs_paths(d, st.fs_paths);
+		free(st.fs_paths);
+		st.fs_paths = NULL;
+		if (r < 0)
+			return 1;
+	}
 	if ((r = sandbox_install(d->policy)) < 0)
 		fatal("cannot install the seccomp sandbox: %s", strerror(-r));
+	if (r == 1)
+		log_warn("seccomp(2) is not available: running WITHOUT a filter "
+		    "(log-mode build)");
 	if (selftest != NULL) {
 		log_info("selftest: attempting forbidden call '%s'", selftest);
 		r = sandbox_selftest(selftest);

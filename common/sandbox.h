@@ -44,7 +44,8 @@ extern const struct sandbox_policy sandbox_policy_sic;
 extern const struct sandbox_policy sandbox_policy_sanitizer;
 
 /* PR_SET_NO_NEW_PRIVS, then load the filter for all threads (TSYNC).
- * Returns 0 or -errno. */
+ * Returns 0 or -errno; in a -Dseccomp_mode=log build only, 1 when the
+ * kernel (or valgrind) has no seccomp(2): no filter, a warning. */
 int sandbox_install(const struct sandbox_policy *p);
 
 /* Landlock: from now on this process may open, create, truncate or unlink

@@ -55,6 +55,7 @@ static const struct sandbox_rule rules[] = {
 	{ "sendto", SB_ANY, "send reply frames and SCM requests; READY/WATCHDOG to the service manager" },
 	{ "setsockopt", SB_SOCKOPT_UNIX, "frame buffer sizes and timeouts of the SCM connection" },
 	{ "socket", SB_SOCKET_UNIX, "new connection to inkan-scm (AF_UNIX SOCK_SEQPACKET only)" },
+	{ "sysinfo", SB_ANY, "glibc qsort() sizes its buffer by physical memory (sorting 256 digests)" },
 	{ "unlink", SB_ANY, "SQLite removes -wal and -shm at close" },
 	{ "write", SB_ANY, "log lines to stderr" },
 };

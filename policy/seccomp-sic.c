@@ -5,7 +5,10 @@
  * libmicrohttpd's threads exist before the sandbox (sic/main.c waits until
  * every worker has finished its start-up), so there is no bind, listen,
  * clone or prctl here, and socket() is for AF_UNIX only. It opens no file
- * after start-up (no open/openat at all). Sorted by name. */
+ * after start-up (no open/openat at all): the TLS certificate, key and
+ * client CA are read in init. Issue 4 added getrandom (GnuTLS handshakes,
+ * measured with TLS 1.2/1.3, client certificates, the OAuth2 pages).
+ * Sorted by name. */
 #include "sandbox.h"
 
 static const struct sandbox_rule rules[] = {

@@ -528,6 +528,8 @@ Inkan__Status sam_answer_user_unlock(struct srv_ctx *c, const ProtobufCMessage *
 		srv_detail(c, "give exactly one of user name and credential");
 		return INKAN__STATUS__INVALID_REQUEST;
 	}
+	if (!audit_ready())     /* issue 5: no change without its record */
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
 	if (by_name && !sam_auth_username_ok(req->username))
 		return INKAN__STATUS__INVALID_REQUEST;
 	if (!(u = sodium_malloc(sizeof *u)))
@@ -556,7 +558,9 @@ Inkan__Status sam_answer_user_unlock(struct srv_ctx *c, const ProtobufCMessage *
 	    "%u); was %s, %u consecutive failures", u->name,
 	    (unsigned)c->cred.uid, rep.was_locked ? "locked" : "not locked",
 	    rep.failures);
-	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	audit_so_event(c, "user.unlock", u->name, NULL, "was_locked",
+	    rep.was_locked ? "yes" : "no");                     /* issue 5 */
+	st = audit_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
 	    INKAN__STATUS__OK;
 out:
 	if (st != INKAN__STATUS__OK)
@@ -575,6 +579,8 @@ Inkan__Status sam_answer_cred_state(struct srv_ctx *c, const ProtobufCMessage *m
 	uint8_t mac[SAM_MAC_LEN];
 	Inkan__Status st;
 
+	if (!audit_ready())     /* issue 5: no change without its record */
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
 	st = so_cred(app, req->credential_id, &cred);
 	if (st != INKAN__STATUS__OK)
 		return st;
@@ -607,7 +613,9 @@ Inkan__Status sam_answer_cred_state(struct srv_ctx *c, const ProtobufCMessage *m
 	log_warn("so: credential %s %s by the security officer (peer uid %u)",
 	    cred.id, req->enabled ? "enabled" : "disabled (its SADs deleted)",
 	    (unsigned)c->cred.uid);
-	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	audit_so_event(c, req->enabled ? "cred.enable" : "cred.disable", NULL,
+	    cred.id, NULL, NULL);                               /* issue 5 */
+	st = audit_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
 	    INKAN__STATUS__OK;
 out:
 	if (st != INKAN__STATUS__OK)
@@ -632,6 +640,8 @@ Inkan__Status sam_answer_cred_multisign(struct srv_ctx *c,
 		    SAM_HASHES_MAX);
 		return INKAN__STATUS__INVALID_REQUEST;
 	}
+	if (!audit_ready())     /* issue 5: no change without its record */
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
 	st = so_cred(app, req->credential_id, &cred);
 	if (st != INKAN__STATUS__OK)
 		return st;
@@ -653,7 +663,13 @@ Inkan__Status sam_answer_cred_multisign(struct srv_ctx *c,
 	    "the security officer (peer uid %u)", cred.id, req->multisign,
 	    rep.effective, rep.effective == 1 ? ": no multi-hash batches" : "",
 	    (unsigned)c->cred.uid);
-	st = srv_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
+	{
+		char ms[16];
+		snprintf(ms, sizeof ms, "%u", req->multisign);
+		audit_so_event(c, "cred.multisign", NULL, cred.id, "multisign",
+		    ms);                                        /* issue 5 */
+	}
+	st = audit_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
 	    INKAN__STATUS__OK;
 out:
 	sam_cred_clear(&cred);

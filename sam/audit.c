@@ -93,7 +93,7 @@ static struct trail {
 
 /* Details an operator's journal does not get (the auditor's trail does). */
 static const char *const private_keys[] = {
-	"hashes", "issuer", "not_after", "sad", "serial", "subject",
+	"hashes", "issuer", "not_after", "old_sad", "sad", "serial", "subject",
 };
 
 static bool is_private(const char *key)
@@ -354,7 +354,14 @@ static const char *errno_name(int e)
 	}
 }
 
+static int flush(const char *force_cp, bool may_rotate);
+
 int audit_flush(const char *force_cp)
+{
+	return flush(force_cp, true);
+}
+
+static int flush(const char *force_cp, bool may_rotate)
 {
 	struct obuf *o = &T.out;
 	struct wstate w;
@@ -365,9 +372,14 @@ int audit_flush(const char *force_cp)
 	if (T.nq == 0 && !T.pending_continue && !T.failed &&
 	    !(force_cp && T.since_cp > 0))
 		return 0;
-	if (T.size >= T.p.max_file_size && !T.pending_continue &&
-	    (r = rotate()) < 0)
-		goto fail;
+	if (may_rotate && T.size >= T.p.max_file_size && !T.pending_continue) {
+		/* Close the full file with a checkpoint (and what is queued),
+		 * then start the next one. */
+		if ((r = flush("rotate", false)) < 0)
+			return r;
+		if ((r = rotate()) < 0)
+			goto fail;
+	}
 
 	memset(&w, 0, sizeof w);
 	w.seq = T.next_seq;
@@ -410,7 +422,8 @@ int audit_flush(const char *force_cp)
 		if (w.since++ == 0)
 			w.oldest = q->time_ms;
 		if (w.since >= T.p.cp_records)
-			(void)seal_checkpoint(o, &w, "records");
+			(void)seal_checkpoint(o, &w, force_cp && i + 1 == T.nq ?
+			    force_cp : "records");
 	}
 	if (r == 0 && force_cp && w.since > 0)
 		(void)seal_checkpoint(o, &w, force_cp);
@@ -642,8 +655,20 @@ int audit_ev_end(struct audit_ev *e, bool ok, const char *reason)
 			snprintf(e->event, sizeof e->event, "malformed");
 		e->bad = false;
 	}
-	/* The key is the first member of each entry. */
-	qsort(e->kv, e->n, sizeof e->kv[0], kv_cmp);
+	/* Insertion sort (at most AUDIT_DETAILS_MAX entries): glibc's qsort
+	 * may call sysinfo(), which the sandbox does not allow. */
+	for (size_t a = 1; a < e->n; a++)
+		for (size_t b = a; b > 0 && kv_cmp(e->kv[b - 1].key,
+		    e->kv[b].key) > 0; b--) {
+			char k[AUDIT_KEY_MAX + 1];
+			char *v = e->kv[b].val;
+
+			memcpy(k, e->kv[b].key, sizeof k);
+			memcpy(e->kv[b].key, e->kv[b - 1].key, sizeof k);
+			e->kv[b].val = e->kv[b - 1].val;
+			memcpy(e->kv[b - 1].key, k, sizeof k);
+			e->kv[b - 1].val = v;
+		}
 	if (ob_reserve(&d, 0) < 0 || ob_reserve(&j, 0) < 0)
 		goto out;
 	for (size_t i = 0; i < e->n; i++) {
@@ -873,8 +898,6 @@ void audit_round(void *app)
 	else if (T.since_cp > 0 && T.oldest_ms > 0 &&
 	    now - T.oldest_ms >= (int64_t)T.p.cp_seconds * 1000)
 		cp = "time";
-	else if (T.since_cp > 0 && T.size >= T.p.max_file_size)
-		cp = "rotate";
 	if (cp != NULL && now >= T.cp_retry_ms) {
 		if (T.since_cp == 0)
 			T.start_cp = false;

@@ -154,6 +154,8 @@ void audit_authorize(const struct srv_ctx *c, const struct sam_who *who,
 void audit_sign(const struct srv_ctx *c, const struct sam_who *who,
     const Inkan__SignReq *req, Inkan__Status st);
 void audit_revoke(const struct srv_ctx *c, Inkan__Status st);
+void audit_extend(const struct srv_ctx *c, const struct sam_who *who,
+    const Inkan__ExtendReq *req, const char *sad, Inkan__Status st);
 void audit_user_add(const struct srv_ctx *c, const char *username,
     Inkan__Status st);
 void audit_keygen(const struct srv_ctx *c, const char *username,
@@ -163,6 +165,14 @@ void audit_key_destroy(const struct srv_ctx *c, const char *cred_id,
 void audit_cert_import(const struct srv_ctx *c, const char *cred_id,
     const char *serial, const char *issuer, const char *subject,
     const char *not_after, Inkan__Status st);
+
+/* Issue 3 events: security-officer changes (user.unlock, cred.disable,
+ * cred.enable, cred.multisign), a lock set by failures, a row that failed
+ * its MAC. Any argument may be NULL (omitted). */
+void audit_so_event(const struct srv_ctx *c, const char *event,
+    const char *user, const char *cred, const char *key, const char *value);
+void audit_lock(const char *user, int64_t failures, int64_t until);
+void audit_alert(const char *op, const char *user, const char *alert);
 
 /* Auditor socket handlers (PEER_AUDITOR only). */
 Inkan__Status sam_answer_audit_show(struct srv_ctx *c, const ProtobufCMessage *m);

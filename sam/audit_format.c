@@ -862,8 +862,14 @@ int audit_list_dir(const char *dir, char ***out)
 		n++;
 	}
 	closedir(d);
-	if (n > 1)
-		qsort(v, (size_t)n, sizeof *v, cmp_names);
+	/* Insertion sort: glibc's qsort may call sysinfo(), which inkan-sam's
+	 * sandbox does not allow. */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && cmp_names(&v[j - 1], &v[j]) > 0; j--) {
+			char *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
 	*out = v;
 	return n;
 nomem:

@@ -408,6 +408,9 @@ int audit_open(struct sam_app *app)
 	log_info("audit trail in %s (checkpoint every %u records or %u s, "
 	    "files up to %" PRIu64 " bytes)", S.dir, S.cp_records, S.cp_seconds,
 	    S.max_file);
+	if (S.test_pause_ms)
+		log_warn("TEST: audit_test_pause_ms = %u holds every synced batch "
+		    "before its replies: never in production", S.test_pause_ms);
 	return 0;
 }
 
@@ -898,4 +901,63 @@ Inkan__Status sam_answer_audit_pubkey(struct srv_ctx *c,
 	    INKAN__STATUS__OK;
 	OPENSSL_free(der);
 	return st;
+}
+
+/* ---- issue 3 events (security officer, locks, integrity alerts) ---------- */
+
+void audit_so_event(const struct srv_ctx *c, const char *event,
+    const char *user, const char *cred, const char *key, const char *value)
+{
+	char actor[AUDIT_ACTOR_MAX];
+
+	audit_record(event, audit_actor_peer(actor, c), true, NULL,
+	    "user", user, "cred", cred, key, value, NULL);
+}
+
+void audit_lock(const char *user, int64_t failures, int64_t until)
+{
+	char actor[AUDIT_ACTOR_MAX], f[24], u[AUDIT_TIME_LEN + 1];
+
+	snprintf(f, sizeof f, "%lld", (long long)failures);
+	if (until == INT64_MAX)
+		snprintf(u, sizeof u, "unlocked");
+	else if (audit_time_format(until * 1000, u) < 0)
+		u[0] = '\0';
+	audit_record("user.lock", audit_actor_signer(actor, user), true,
+	    "TOO_MANY_FAILURES", "user", user, "failures", f, "until", u,
+	    NULL);
+}
+
+void audit_alert(const char *op, const char *user, const char *alert)
+{
+	audit_record("integrity.alert", AUDIT_ACTOR_SAM, false, "INTEGRITY",
+	    "op", op, "user", user && *user && strcmp(user, "-") ? user : NULL,
+	    "alert", alert, NULL);
+}
+
+/* credentials/extendTransaction: a new SAD for the old one's unused hashes. */
+void audit_extend(const struct srv_ctx *c, const struct sam_who *who,
+    const Inkan__ExtendReq *req, const char *sad, Inkan__Status st)
+{
+	struct audit_ev *e;
+	char oldid[17], newid[17];
+
+	if (st == INKAN__STATUS__AUDIT_UNAVAILABLE)
+		return;
+	e = signer_event(c, "sad.extend", who);
+	audit_ev_add(e, "cred", cred_text(req->credential_id));
+	if (who != NULL && who->user_id > 0) {
+		audit_ev_add(e, "user", who->name);
+		if (sam_auth_string_ok(req->sad)) {
+			sad_id(req->sad, oldid);
+			audit_ev_add(e, "old_sad", oldid);
+		}
+	}
+	if (st == INKAN__STATUS__OK && sad != NULL && sad[0]) {
+		sad_id(sad, newid);
+		audit_ev_add(e, "sad", newid);
+		audit_ev_release(e);
+	}
+	audit_ev_end(e, st == INKAN__STATUS__OK,
+	    st == INKAN__STATUS__OK ? NULL : sam_status_name(st));
 }

@@ -12,8 +12,9 @@
  * is a configuration that allows it. Its only outgoing peer is inkan-scm,
  * which obeys nobody else. A SIGN reaches the SCM only after a SAD bound to
  * that user, credential, token and exact digest reserved the digest in the
- * database, and its signatures leave only after the digest was marked signed.
- * No operator message can produce a signature over caller-chosen data (the
+ * database, and its signatures leave only after the digest was marked signed
+ * and its audit record was fdatasync'ed (sam/audit.c: no release without its
+ * record; the trail is read only on the auditor socket). No operator message can produce a signature over caller-chosen data (the
  * CSR is built here) or a SAD. Never logs a password, PIN, OTP, token, SAD
  * or key. */
 #include <errno.h>
@@ -370,7 +371,9 @@ static int open_role(struct sam_role *r)
 		return 0;
 	/* issue 6: socket activation by FileDescriptorName= (admin, so,
 	 * auditor); otherwise bound here and handed to the service user. */
-	r->fd = daemon_listen(r->key, r->socket, r->gid_set ? 0660 : 0600);
+	/* 0660: the daemon's group (or the role's, below) may connect; who
+	 * is admitted is decided by admit_role() from SO_PEERCRED. */
+	r->fd = daemon_listen(r->key, r->socket, 0660);
 	if (r->fd < 0) {
 		log_err("%s socket %s: %s", r->name, r->socket, strerror(-r->fd));
 		return r->fd;
@@ -585,7 +588,7 @@ static int serve(void *a, volatile int *stop)
 	}
 	for (size_t i = 1; i < 3; i++) {
 		if (roles[i - 1]->default_self && role_admits_ids(&c->auditor,
-		    self, getgid(), NULL, 0)) {
+		    self, (gid_t)-1, NULL, 0)) {
 			log_err("[sam] the service's own uid %u would be %s "
 			    "and auditor", (unsigned)self, roles[i - 1]->name);
 			return 1;

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "audit.h"
 #include "auth.h"
 #include "oauth.h"
 #include "sad.h"
@@ -45,6 +46,7 @@ struct code {
 	char challenge[SAM_OAUTH_CODE_LEN + 1];
 	bool credential;
 	char cred_id[SAM_CRED_ID_LEN + 1];
+	char user[SAM_NAME_MAX + 1];
 	int64_t grant_expires;          /* the token's (service) or SAD's */
 	uint8_t token_hash[32];         /* to revoke what is never redeemed */
 	uint8_t nonce[crypto_secretbox_NONCEBYTES];
@@ -294,8 +296,17 @@ Inkan__Status sam_oauth_prepare(struct sam_core *core,
 	return INKAN__STATUS__OK;
 }
 
+void sam_oauth_sad_id(const char *sad, char out[17])
+{
+	uint8_t h[32];
+
+	sam_auth_digest(sad, h);
+	sodium_bin2hex(out, 17, h, 8);
+}
+
 Inkan__Status sam_oauth_authorize(struct sam_core *core,
-    const Inkan__OAuthAuthorizeReq *req, char *code_out, uint32_t *expires_in)
+    const Inkan__OAuthAuthorizeReq *req, char *code_out, uint32_t *expires_in,
+    char *sad_id)
 {
 	const struct client *c = client_get(req->client_id);
 	Inkan__AuthorizeReq ar = INKAN__AUTHORIZE_REQ__INIT;
@@ -308,6 +319,8 @@ Inkan__Status sam_oauth_authorize(struct sam_core *core,
 	Inkan__Status st;
 	int64_t now;
 
+	if (sad_id)
+		sad_id[0] = '\0';
 	if (!c || !redirect_registered(c, req->redirect_uri))
 		return INKAN__STATUS__OAUTH_INVALID_CLIENT;
 	if (!challenge_ok(req->code_challenge))
@@ -369,7 +382,10 @@ Inkan__Status sam_oauth_authorize(struct sam_core *core,
 		}
 		k->grant_expires = now + sad_exp;
 		memcpy(k->cred_id, req->credential_id, SAM_CRED_ID_LEN + 1);
+		if (sad_id)
+			sam_oauth_sad_id(sad, sad_id);
 	}
+	snprintf(k->user, sizeof k->user, "%s", req->username);
 	/* 3. the code, and the grant sealed under it */
 	sam_auth_random_string(code_out);
 	crypto_hash_sha256(k->hash, (const uint8_t *)code_out,
@@ -404,7 +420,7 @@ out:
 
 Inkan__Status sam_oauth_token(struct sam_core *core,
     const Inkan__OAuthTokenReq *req, char *token_out, char *sad_out,
-    bool *is_credential, char *cred_out, uint32_t *expires_in)
+    struct sam_oauth_grant *g)
 {
 	const struct client *c;
 	struct code k, *slot;
@@ -413,7 +429,7 @@ Inkan__Status sam_oauth_token(struct sam_core *core,
 	int64_t now;
 	bool ok;
 
-	*is_credential = false;
+	memset(g, 0, sizeof *g);
 	sweep(core);
 	if (!req->code || strlen(req->code) != SAM_OAUTH_CODE_LEN)
 		return INKAN__STATUS__OAUTH_INVALID_GRANT;
@@ -423,6 +439,7 @@ Inkan__Status sam_oauth_token(struct sam_core *core,
 	/* Single use: whatever follows, this code is spent. */
 	k = *slot;
 	sodium_memzero(slot, sizeof *slot);
+	memcpy(g->user, k.user, sizeof g->user);
 	c = client_get(k.client_id);
 	ok = c && strcmp(req->client_id, k.client_id) == 0 &&
 	    strcmp(req->redirect_uri, k.redirect_uri) == 0;
@@ -459,13 +476,13 @@ Inkan__Status sam_oauth_token(struct sam_core *core,
 	if (k.credential) {
 		memcpy(sad_out, plain + SAM_TOKEN_LEN + 1, SAM_TOKEN_LEN);
 		sad_out[SAM_TOKEN_LEN] = '\0';
-		memcpy(cred_out, k.cred_id, SAM_CRED_ID_LEN + 1);
-		*is_credential = true;
+		memcpy(g->cred_id, k.cred_id, SAM_CRED_ID_LEN + 1);
+		g->credential = true;
 	}
 	sodium_free(plain);
 	now = core->now();
-	*expires_in = k.grant_expires > now ? (uint32_t)(k.grant_expires - now) :
-	    0;
+	g->expires_in = k.grant_expires > now ?
+	    (uint32_t)(k.grant_expires - now) : 0;
 	code_drop(core, &k, false);
 	return INKAN__STATUS__OK;
 }
@@ -502,6 +519,37 @@ Inkan__Status sam_answer_oauth_prepare(struct srv_ctx *c,
 	return st;
 }
 
+/* issue 5: every grant has its record in the audit trail before the code
+ * or token leaves (audit_release); never a password, PIN, OTP, code,
+ * verifier, token, SAD or client secret in it (the SAD by its audit id). */
+static void audit_oauth(const char *event, const char *user,
+    const char *client, const char *scope, const char *cred, size_t n,
+    const ProtobufCBinaryData *hashes, const char *sad_id, Inkan__Status st)
+{
+	char actor[AUDIT_ACTOR_MAX];
+	struct audit_ev *e;
+
+	if (st == INKAN__STATUS__AUDIT_UNAVAILABLE)
+		return;
+	e = audit_ev_new(event, audit_actor_signer(actor, user));
+	audit_ev_add(e, "client", client);
+	audit_ev_add(e, "scope", scope);
+	audit_ev_add(e, "user", user);
+	if (cred && sam_cred_id_ok(cred))
+		audit_ev_add(e, "cred", cred);
+	if (n > 0 && n <= SAM_HASHES_MAX && hashes) {
+		audit_ev_addf(e, "n", "%zu", n);
+		audit_ev_add_hex_list(e, "hashes", hashes, n);
+	}
+	if (st == INKAN__STATUS__OK) {
+		if (sad_id && sad_id[0])
+			audit_ev_add(e, "sad", sad_id);
+		audit_ev_release(e);
+	}
+	audit_ev_end(e, st == INKAN__STATUS__OK,
+	    st == INKAN__STATUS__OK ? NULL : sam_status_name(st));
+}
+
 Inkan__Status sam_answer_oauth_authorize(struct srv_ctx *c,
     const ProtobufCMessage *m)
 {
@@ -511,32 +559,41 @@ Inkan__Status sam_answer_oauth_authorize(struct srv_ctx *c,
 	Inkan__OAuthAuthorizeRep rep = INKAN__OAUTH_AUTHORIZE_REP__INIT;
 	const char *user = sam_auth_username_ok(req->username) ?
 	    req->username : "(malformed)";
+	const char *client = log_client(req->client_id);
 	uint32_t expires_in = 0;
+	char sad_id[17] = "";
 	Inkan__Status st;
-	char *code;
+	char *code = NULL;
 
 	sam_notes_begin(app);
+	if (!audit_ready()) {           /* no grant without its record */
+		st = INKAN__STATUS__AUDIT_UNAVAILABLE;
+		goto out;
+	}
 	code = sodium_malloc(SAM_OAUTH_CODE_LEN + 1);
-	st = code ? sam_oauth_authorize(&app->core, req, code, &expires_in) :
-	    INKAN__STATUS__INTERNAL;
-	sam_wipe_bin(&req->password);
-	sam_wipe_bin(&req->pin);
-	sam_wipe_bin(&req->otp);
+	st = code ? sam_oauth_authorize(&app->core, req, code, &expires_in,
+	    sad_id) : INKAN__STATUS__INTERNAL;
+	audit_oauth("oauth2.authorize", user, client, req->scope,
+	    req->credential_id, req->n_hashes, req->hashes, sad_id, st);
 	if (st == INKAN__STATUS__OK) {
 		rep.code = code;
 		rep.expires_in = expires_in;
-		if (srv_reply(c, &rep.base) < 0)
+		if (audit_release(c, &rep.base, true) < 0)
 			st = INKAN__STATUS__INTERNAL;
 	}
+out:
+	sam_wipe_bin(&req->password);
+	sam_wipe_bin(&req->pin);
+	sam_wipe_bin(&req->otp);
 	if (st == INKAN__STATUS__OK)
 		log_info("oauth2 authorize ok user=%s client=%s scope=%s%s%s "
-		    "n=%zu", user, log_client(req->client_id),
-		    req->scope, req->credential_id ? " cred=" : "",
+		    "n=%zu", user, client, req->scope,
+		    req->credential_id ? " cred=" : "",
 		    req->credential_id && sam_cred_id_ok(req->credential_id) ?
 		    req->credential_id : "", req->n_hashes);
 	else
 		log_warn("oauth2 authorize failed user=%s client=%s: %s", user,
-		    log_client(req->client_id), sam_status_name(st));
+		    client, sam_status_name(st));
 	sam_notes_end(app, "oauth2 authorize", user);
 	if (code)
 		sodium_free(code);
@@ -549,31 +606,48 @@ Inkan__Status sam_answer_oauth_token(struct srv_ctx *c,
 	struct sam_app *app = c->app;
 	const Inkan__OAuthTokenReq *req = (const Inkan__OAuthTokenReq *)m;
 	Inkan__OAuthTokenRep rep = INKAN__OAUTH_TOKEN_REP__INIT;
-	char *tok = sodium_malloc(SAM_TOKEN_LEN + 1);
-	char *sad = sodium_malloc(SAM_TOKEN_LEN + 1);
-	char cred[SAM_CRED_ID_LEN + 1] = "";
-	uint32_t expires_in = 0;
-	bool is_cred = false;
+	const char *client = log_client(req->client_id);
+	struct sam_oauth_grant g;
+	char *tok = NULL, *sad = NULL, sad_id[17] = "";
 	Inkan__Status st;
 
-	st = tok && sad ? sam_oauth_token(&app->core, req, tok, sad, &is_cred,
-	    cred, &expires_in) : INKAN__STATUS__INTERNAL;
-	sam_wipe_bin(&req->client_secret);
+	memset(&g, 0, sizeof g);
+	sam_notes_begin(app);
+	if (!audit_ready()) {           /* no token without its record */
+		st = INKAN__STATUS__AUDIT_UNAVAILABLE;
+		goto out;
+	}
+	tok = sodium_malloc(SAM_TOKEN_LEN + 1);
+	sad = sodium_malloc(SAM_TOKEN_LEN + 1);
+	st = tok && sad ? sam_oauth_token(&app->core, req, tok, sad, &g) :
+	    INKAN__STATUS__INTERNAL;
+	if (st == INKAN__STATUS__OK && g.credential)
+		sam_oauth_sad_id(sad, sad_id);
+	/* A refused exchange is recorded too when the code was real (it
+	 * is spent and its grant revoked); guesses at codes are only logged. */
+	if (g.user[0])
+		audit_oauth("oauth2.token", g.user, client,
+		    st == INKAN__STATUS__OK ? (g.credential ? "credential" :
+		    "service") : "-", g.credential ? g.cred_id : NULL, 0, NULL,
+		    sad_id, st);
 	if (st == INKAN__STATUS__OK) {
 		rep.access_token = tok;
-		rep.sad = is_cred ? sad : NULL;
-		rep.expires_in = expires_in;
-		rep.scope = (char *)(is_cred ? "credential" : "service");
-		rep.credential_id = is_cred ? cred : NULL;
-		if (srv_reply(c, &rep.base) < 0)
+		rep.sad = g.credential ? sad : NULL;
+		rep.expires_in = g.expires_in;
+		rep.scope = (char *)(g.credential ? "credential" : "service");
+		rep.credential_id = g.credential ? g.cred_id : NULL;
+		if (audit_release(c, &rep.base, true) < 0)
 			st = INKAN__STATUS__INTERNAL;
 	}
+out:
+	sam_wipe_bin(&req->client_secret);
 	if (st == INKAN__STATUS__OK)
-		log_info("oauth2 token issued client=%s scope=%s",
-		    log_client(req->client_id), rep.scope);
+		log_info("oauth2 token issued user=%s client=%s scope=%s",
+		    g.user, client, rep.scope);
 	else
-		log_warn("oauth2 token refused client=%s: %s",
-		    log_client(req->client_id), sam_status_name(st));
+		log_warn("oauth2 token refused client=%s: %s", client,
+		    sam_status_name(st));
+	sam_notes_end(app, "oauth2 token", g.user);
 	if (tok)
 		sodium_free(tok);
 	if (sad)

@@ -34,15 +34,25 @@ void sam_oauth_reset(void);
 /* Library entry points (unit-testable; the handlers below wrap them). */
 Inkan__Status sam_oauth_prepare(struct sam_core *core,
     const Inkan__OAuthPrepareReq *req, struct sam_cred *cred, bool *have_cred);
-/* code_out: SAM_OAUTH_CODE_LEN + 1 bytes. */
+/* code_out: SAM_OAUTH_CODE_LEN + 1 bytes. sad_id (may be NULL): 17 bytes,
+ * the audit trail's name of the SAD issued (credential scope), else "". */
 Inkan__Status sam_oauth_authorize(struct sam_core *core,
-    const Inkan__OAuthAuthorizeReq *req, char *code_out, uint32_t *expires_in);
-/* token_out, sad_out: SAM_TOKEN_LEN + 1 bytes each (sodium_malloc'd);
- * *is_credential says whether sad_out was filled. cred_out:
- * SAM_CRED_ID_LEN + 1. */
+    const Inkan__OAuthAuthorizeReq *req, char *code_out, uint32_t *expires_in,
+    char *sad_id);
+
+struct sam_oauth_grant {
+	bool credential;                /* sad filled */
+	char cred_id[SAM_CRED_ID_LEN + 1];
+	char user[SAM_NAME_MAX + 1];    /* who consented */
+	uint32_t expires_in;
+};
+/* token_out, sad_out: SAM_TOKEN_LEN + 1 bytes each (sodium_malloc'd). */
 Inkan__Status sam_oauth_token(struct sam_core *core,
     const Inkan__OAuthTokenReq *req, char *token_out, char *sad_out,
-    bool *is_credential, char *cred_out, uint32_t *expires_in);
+    struct sam_oauth_grant *g);
+/* The audit trail's name of a SAD: hex of the first 8 bytes of its
+ * SHA-256 (as audit_sam.c writes it). */
+void sam_oauth_sad_id(const char *sad, char out[17]);
 
 /* signer socket, PEER_SIC */
 Inkan__Status sam_answer_oauth_prepare(struct srv_ctx *c,

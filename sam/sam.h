@@ -159,6 +159,7 @@ void sam_notes_end(struct sam_app *app, const char *op, const char *user);
 /* Overwrite a secret field of an unpacked request once it has been used
  * (the server frees the message; this keeps the bytes from lingering). */
 void sam_wipe_bin(const ProtobufCBinaryData *b);
+void sam_wipe_str(const char *s);
 /* "INVALID_PIN" etc., for log lines. */
 const char *sam_status_name(Inkan__Status st);
 

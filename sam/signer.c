@@ -20,6 +20,13 @@
 #include "x509.h"
 #include "audit.h"
 
+void sam_wipe_str(const char *s)
+{
+	/* as for sam_wipe_bin: the unpacked request is ours until freed */
+	if (s && *s)
+		sodium_memzero((char *)s, strlen(s));
+}
+
 void sam_wipe_bin(const ProtobufCBinaryData *b)
 {
 	/* The message is ours (unpacked for this request, freed by the
@@ -54,9 +61,13 @@ void sam_notes_end(struct sam_app *app, const char *op, const char *user)
 			    (long long)n->failures);
 		else
 			log_warn("lock: user=%s locked after %lld consecutive "
-			    "failures, for %lld s", user, (long long)n->failures,
-			    (long long)(n->locked_until - app->core.now()));
+			    "failures, for %u s", user, (long long)n->failures,
+			    app->core.lock_seconds);
 	}
+	if (n->alert[0])
+		audit_alert(op, user, n->alert);                /* issue 5 */
+	if (n->locked)
+		audit_lock(user, n->failures, n->locked_until); /* issue 5 */
 	memset(n, 0, sizeof *n);
 }
 
@@ -123,7 +134,8 @@ Inkan__Status sam_answer_login(struct srv_ctx *c, const ProtobufCMessage *m)
 	return st;
 }
 
-Inkan__Status sam_answer_revoke(struct srv_ctx *c, const ProtobufCMessage *m)
+static Inkan__Status answer_revoke(struct srv_ctx *c,
+    const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
 	const Inkan__RevokeReq *req = (const Inkan__RevokeReq *)m;
@@ -160,7 +172,8 @@ static int collect_id(void *arg, const char *id)
 	return 0;
 }
 
-Inkan__Status sam_answer_list(struct srv_ctx *c, const ProtobufCMessage *m)
+static Inkan__Status answer_list(struct srv_ctx *c,
+    const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
 	const Inkan__ListReq *req = (const Inkan__ListReq *)m;
@@ -213,7 +226,8 @@ static int collect_der(void *arg, const uint8_t *der, size_t len)
 	return 0;
 }
 
-Inkan__Status sam_answer_cred_info(struct srv_ctx *c, const ProtobufCMessage *m)
+static Inkan__Status answer_cred_info(struct srv_ctx *c,
+    const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
 	const Inkan__CredInfoReq *req = (const Inkan__CredInfoReq *)m;
@@ -278,7 +292,8 @@ out:
 	return st;
 }
 
-Inkan__Status sam_answer_authorize(struct srv_ctx *c, const ProtobufCMessage *m)
+static Inkan__Status answer_authorize(struct srv_ctx *c,
+    const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
 	const Inkan__AuthorizeReq *req = (const Inkan__AuthorizeReq *)m;
@@ -340,7 +355,8 @@ static void give_back(struct sam_app *app, const struct sam_sign_plan *plan,
 		    (unsigned long long)plan->op, user, cred, n);
 }
 
-Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m)
+static Inkan__Status answer_sign(struct srv_ctx *c,
+    const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
 	const Inkan__SignReq *req = (const Inkan__SignReq *)m;
@@ -433,7 +449,8 @@ out:
 	return st;
 }
 
-Inkan__Status sam_answer_extend(struct srv_ctx *c, const ProtobufCMessage *m)
+static Inkan__Status answer_extend(struct srv_ctx *c,
+    const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
 	const Inkan__ExtendReq *req = (const Inkan__ExtendReq *)m;
@@ -443,14 +460,17 @@ Inkan__Status sam_answer_extend(struct srv_ctx *c, const ProtobufCMessage *m)
 	Inkan__Status st = INKAN__STATUS__INTERNAL;
 	char *sad;
 
+	if (!audit_ready())     /* issue 5: no SAD without its record */
+		return INKAN__STATUS__AUDIT_UNAVAILABLE;
 	sam_notes_begin(app);
 	sad = sodium_malloc(SAM_TOKEN_LEN + 1);
 	if (sad)
 		st = sam_sad_extend(&app->core, req, sad, &expires_in, &who);
+	audit_extend(c, &who, req, sad, st);                    /* issue 5 */
 	if (st == INKAN__STATUS__OK) {
 		rep.sad = sad;
 		rep.expires_in = expires_in;
-		if (srv_reply(c, &rep.base) < 0)
+		if (audit_release(c, &rep.base, true) < 0)      /* issue 5 */
 			st = INKAN__STATUS__INTERNAL;
 	}
 	if (sad)
@@ -463,5 +483,54 @@ Inkan__Status sam_answer_extend(struct srv_ctx *c, const ProtobufCMessage *m)
 		log_warn("extend failed user=%s cred=%s: %s",
 		    who.name[0] ? who.name : "(no session)",
 		    log_cred(req->credential_id), sam_status_name(st));
+	return st;
+}
+
+/* The bearer secrets of a request (access token, SAD) do not outlive it:
+ * wiped in the unpacked message once the answer is out (the transport wipes
+ * its own frame buffers, proto/ipc.c). */
+Inkan__Status sam_answer_revoke(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	Inkan__Status st = answer_revoke(c, m);
+	sam_wipe_str(((const Inkan__RevokeReq *)m)->access_token);
+	return st;
+}
+
+Inkan__Status sam_answer_list(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	Inkan__Status st = answer_list(c, m);
+	sam_wipe_str(((const Inkan__ListReq *)m)->access_token);
+	return st;
+}
+
+Inkan__Status sam_answer_cred_info(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	Inkan__Status st = answer_cred_info(c, m);
+	sam_wipe_str(((const Inkan__CredInfoReq *)m)->access_token);
+	return st;
+}
+
+Inkan__Status sam_answer_authorize(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	Inkan__Status st = answer_authorize(c, m);
+	sam_wipe_str(((const Inkan__AuthorizeReq *)m)->access_token);
+	return st;
+}
+
+Inkan__Status sam_answer_sign(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	const Inkan__SignReq *req = (const Inkan__SignReq *)m;
+	Inkan__Status st = answer_sign(c, m);
+	sam_wipe_str(req->access_token);
+	sam_wipe_str(req->sad);
+	return st;
+}
+
+Inkan__Status sam_answer_extend(struct srv_ctx *c, const ProtobufCMessage *m)
+{
+	const Inkan__ExtendReq *req = (const Inkan__ExtendReq *)m;
+	Inkan__Status st = answer_extend(c, m);
+	sam_wipe_str(req->access_token);
+	sam_wipe_str(req->sad);
 	return st;
 }

@@ -10,7 +10,10 @@
  * even though the SAM checked them. It never returns private key material: private keys are
  * generated SENSITIVE and never extractable (or, with key_backup, wrappable
  * only by a trusted KEK); answers are public keys, signatures and CSRs for
- * the key's own public key. It reads the token PIN once at start-up, keeps it
+ * the key's own public key. Its own audit key (issue 5, scm/audit_key.c)
+ * signs only checkpoint statements built here from (seq, head); no request
+ * can name it and it can sign nothing else. It reads the token PIN once at
+ * start-up, keeps it
  * in sodium_malloc'd memory and wipes it right after C_Login. It may not: use
  * the network, exec or fork, read PINs after init, or log key material, PINs
  * or digests (seccomp policy: policy/seccomp-scm.c). If the token session is

@@ -48,7 +48,7 @@
 #include "samc.h"
 
 #define SIC_CONNECTION_LIMIT    256             /* default max_connections */
-#define SIC_PER_IP_LIMIT        32              /* default max_connections_per_ip */
+#define SIC_PER_IP_LIMIT        64              /* default max_connections_per_ip */
 #define SIC_CONNECTION_TIMEOUT  30              /* default, seconds idle */
 #define SIC_CONNECTION_MEMORY   (128 * 1024)    /* request line + headers + buffer */
 #define SIC_MAX_HEADERS         (16 * 1024)     /* header bytes, answered 431 */
@@ -202,8 +202,9 @@ static int config_key(void *p, const char *key, const char *value)
 		app->max_body = n;
 	} else if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0 ||
 	    strcmp(key, "tls_client_ca") == 0) {
-		char **dst = key[4] == 'c' && key[5] == 'e' ? &app->tls_cert_path :
-		    key[4] == 'k' ? &app->tls_key_path : &app->tls_ca_path;
+		char **dst = strcmp(key, "tls_cert") == 0 ? &app->tls_cert_path :
+		    strcmp(key, "tls_key") == 0 ? &app->tls_key_path :
+		    &app->tls_ca_path;
 
 		if (!value[0])
 			return -EINVAL;

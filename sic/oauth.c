@@ -504,7 +504,7 @@ static bool redirect_ok(const char *u, char *origin, size_t olen)
 	if (!vis_ok(u, CSC_MAX_REDIRECT_URI))
 		return false;
 	for (i = 0; u[i]; i++)
-		if (strchr("#\"'<>\\;,`{}|^", u[i]))
+		if (strchr("#\"'<>\\;,`{}|^*", u[i]))
 			return false;
 	if (strncmp(u, "https://", 8) == 0)
 		host = u + 8;

@@ -1354,8 +1354,13 @@ static void test_cred_token(void **state)
 	assert_string_equal(q->sad, "SS2");
 	inkan__sign_req__free_unpacked(q, NULL);
 	/* an ordinary SAD with an ordinary token is passed as it is */
-	assert_non_null(handle("POST", "/csc/v2/signatures/signHash", "Bearer tk",
-	    SIGN(",\"hashes\":" HASH1), 200));
+	{
+		json_t *j = handle("POST", "/csc/v2/signatures/signHash",
+		    "Bearer tk", SIGN(",\"hashes\":" HASH1), 200);
+
+		assert_non_null(j);
+		json_decref(j);
+	}
 	q = inkan__sign_req__unpack(NULL, F.last_len, F.last);
 	assert_string_equal(q->access_token, "tk");
 	assert_string_equal(q->sad, "s");

@@ -1,7 +1,7 @@
 /* ipc-raw.c — test tool: send one raw datagram to an inkan socket and report
  * what came back, to check that malformed frames are refused cleanly.
- *   ipc-raw [--as UID:GID] SOCKET hex HEXBYTES      the datagram, verbatim
- *   ipc-raw [--as UID:GID] SOCKET env TYPE HEXBODY  Envelope{id 7, TYPE, body}
+ *   ipc-raw [--as UID:GID] SOCKET hex [HEXBYTES]      the datagram, verbatim
+ *   ipc-raw [--as UID:GID] SOCKET env TYPE [HEXBODY]  Envelope{id 7, TYPE, body}
  *   ipc-raw [--as UID:GID] SOCKET size N            N bytes of 0x0a
  * Prints "answered type=T status=S" (exit 0), "closed" (exit 3: the peer
  * dropped the connection), "connect-failed" (4), "silent" (5: no answer in
@@ -49,21 +49,24 @@ main(int argc, char **argv)
 		}
 		i = 3;
 	}
-	if (argc - i < 3) {
+	if (argc - i < 2) {
 		fprintf(stderr, "usage: ipc-raw [--as UID:GID] SOCKET "
 		    "hex HEX | env TYPE HEXBODY | size N\n");
 		return 2;
 	}
 	if (strcmp(argv[i + 1], "hex") == 0) {
-		len = unhex(argv[i + 2], buf, sizeof buf);
-	} else if (strcmp(argv[i + 1], "env") == 0 && argc - i >= 4) {
+		/* no HEX: an empty datagram */
+		len = argc - i >= 3 ? unhex(argv[i + 2], buf, sizeof buf) : 0;
+	} else if (strcmp(argv[i + 1], "env") == 0 && argc - i >= 3) {
 		env.id = 7;
 		env.type = (uint32_t)strtoul(argv[i + 2], NULL, 10);
-		env.has_body = 1;
-		env.body.len = unhex(argv[i + 3], body, sizeof body);
-		env.body.data = body;
+		if (argc - i >= 4) {    /* no HEXBODY: no body at all */
+			env.has_body = 1;
+			env.body.len = unhex(argv[i + 3], body, sizeof body);
+			env.body.data = body;
+		}
 		len = protobuf_c_message_pack(&env.base, buf);
-	} else if (strcmp(argv[i + 1], "size") == 0) {
+	} else if (strcmp(argv[i + 1], "size") == 0 && argc - i >= 3) {
 		len = strtoul(argv[i + 2], NULL, 10);
 		if (len > sizeof buf)
 			len = sizeof buf;

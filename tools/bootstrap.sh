@@ -12,6 +12,11 @@ INKAN_PACKAGES=(
   libsystemd-dev libinih-dev libcurl4-openssl-dev libcmocka-dev
   curl jq procps
 )
+# Only for ./run-tests (it appends them): the browser test of the OAuth2
+# consent page (tests/integration/t-oauth-browser.sh) drives headless
+# Chromium with python3. About 300 MB and 30 s to install on Debian 12, so
+# ./quickstart does not; without them that one test is skipped, saying so.
+INKAN_TEST_PACKAGES=(chromium python3)
 
 inkan_install_deps() {
   local missing=() p

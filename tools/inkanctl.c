@@ -135,8 +135,10 @@ static void usage(FILE *f)
 	    "             [--event TYPE|PREFIX*] [--limit N]   (T: YYYY-MM-DD[THH:MM:SS[.mmm]Z] or @SECONDS)\n"
 	    "  audit verify                  (the live trail, against inkan-sam's chain head)\n"
 	    "  audit pubkey [--out FILE]     (PEM; fingerprint on stderr)\n"
-	    "The admin socket is [sam] admin_socket of --config FILE (default: $INKAN_CONFIG),\n"
-	    "or --socket PATH. Exit status: 0 ok, 1 refused or failed, 2 usage.\n");
+	    "Each command goes to its role's socket: [sam] admin_socket (the commands\n"
+	    "above the security officer's), so_socket or auditor_socket of --config FILE\n"
+	    "(default: $INKAN_CONFIG), or --socket PATH.\n"
+	    "Exit status: 0 ok, 1 refused or failed, 2 usage.\n");
 }
 
 static void usage_die(const char *fmt, ...)
@@ -624,7 +626,10 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 	    "database = %1$s/sam/inkan.db\n"
 	    "\n"
 	    "[sic]\n"
+	    "; loopback only: plain HTTP until tls_cert/tls_key are set\n"
+	    "; (docs/configuration.md); inkan-sic refuses it elsewhere\n"
 	    "listen = 127.0.0.1:%4$lu\n"
+	    "allow_plain_http = true\n"
 	    "sam_socket = %1$s/sam/sam.sock\n",
 	    dir, INKAN_SOFTHSM_MODULE, label, port) < 0)
 		die(1, "out of memory");

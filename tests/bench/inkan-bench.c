@@ -134,6 +134,47 @@ static void pwhash_bench(struct results *rs, bool moderate, unsigned per_thread)
 	}
 }
 
+/* ---- disk baseline ------------------------------------------------------- */
+
+/* What one durable record costs on the file system of the state directory:
+ * inkan-sam makes its SQLite commits and audit records durable this way. */
+static void fsync_bench(struct results *rs, const char *dir, unsigned n)
+{
+	struct result *r = results_new(rs, "fsync", -1, 1, 0,
+	    "append+fdatasync");
+	char path[4096], rec[256];
+	struct lat l = { 0 };
+	uint64_t t0;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/inkan-bench-fsync.XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0) {
+		snprintf(r->note, sizeof r->note, "mkstemp in %s failed", dir);
+		return;
+	}
+	unlink(path);
+	memset(rec, 'a', sizeof rec);
+	t0 = now_ns();
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t a = now_ns();
+
+		if (write(fd, rec, sizeof rec) != (ssize_t)sizeof rec ||
+		    fdatasync(fd) < 0) {
+			r->errors++;
+			snprintf(r->note, sizeof r->note, "write/fdatasync failed");
+			break;
+		}
+		if (lat_add(&l, now_ns() - a) < 0)
+			die_oom();
+	}
+	close(fd);
+	r->ops = l.n;
+	result_finish(r, &l, (double)(now_ns() - t0) / 1e9);
+	r->ran = r->errors == 0 && r->ops == n;
+	lat_free(&l);
+}
+
 /* ---- signers file ------------------------------------------------------- */
 
 static int key_by_name(const char *s)
@@ -205,6 +246,22 @@ static long parse_list(const char *arg, const char *const *names,
 	}
 	return mask ? mask : -1;
 }
+
+/* 1-minute load average: other work on the machine skews every figure. */
+static double loadavg(void)
+{
+	double l = -1;
+	FILE *fp = fopen("/proc/loadavg", "re");
+
+	if (fp) {
+		if (fscanf(fp, "%lf", &l) != 1)
+			l = -1;
+		fclose(fp);
+	}
+	return l;
+}
+
+static double load_start = -1, load_end = -1;
 
 /* ---- report ------------------------------------------------------------- */
 
@@ -363,6 +420,8 @@ static int write_json(const char *path, struct results *rs, bool quick,
 	json_object_set_new(root, "url_scheme",
 	    json_string(url && !strncmp(url, "https:", 6) ? "https" : "http"));
 	json_object_set_new(root, "kdf", json_string(kdf));
+	json_object_set_new(root, "loadavg_start", jnum(load_start));
+	json_object_set_new(root, "loadavg_end", jnum(load_end));
 	json_object_set_new(root, "multisign", json_integer(multisign));
 	for (size_t i = 0; i < rs->n; i++) {
 		struct result *c = &rs->v[i];
@@ -558,9 +617,14 @@ int main(int argc, char **argv)
 	co.quick = quick;
 	po.seconds = secs > 0 ? secs : quick ? 0.2 : 2.0;
 
+	load_start = loadavg();
+	if (load_start > 1.0)
+		fprintf(stderr, "inkan-bench: the load average is %.2f before the "
+		    "run: other work will skew the figures\n", load_start);
 	if (!no_p11)
 		p11_bench(&po, &rs);
 	pwhash_bench(&rs, !strcmp(kdf, "moderate"), quick ? 2 : 12);
+	fsync_bench(&rs, po.tmpdir, quick ? 50 : 1000);
 	if (!no_inkan) {
 		int r = load_signers(signers, &co.signers, &co.n_signers);
 
@@ -572,6 +636,10 @@ int main(int argc, char **argv)
 		csc_bench(&co, &rs);
 	}
 
+	load_end = loadavg();
+	printf("%s%ld CPUs; load average %.2f before, %.2f after the run\n",
+	    tap ? "# " : "", sysconf(_SC_NPROCESSORS_ONLN), load_start,
+	    load_end);
 	if (!tap)
 		printf("%-22s %10s %-5s  %-17s %-18s %s\n", "case", "rate", "",
 		    "p50", "p99", "ratios");

@@ -62,6 +62,15 @@ inkan_setup "$B_TMP/state" "$port" || fail "inkan set-up failed"
 conf_set sam multisign "$MULTISIGN"
 conf_set sam sad_lifetime 3600
 conf_set sam token_lifetime 7200
+# One client address opens up to 64 connections and sends far more than one
+# account's fair share: lift inkan-sic's per-address connection cap and
+# per-account request rate (issue 4 limits) when this inkan-sic has them.
+if grep -q '"max_connections_per_ip"' "$INKAN_SRC/sic/main.c"; then conf_set sic max_connections_per_ip 256; fi
+if grep -q '"rate_limit"' "$INKAN_SRC/sic/main.c"; then conf_set sic rate_limit 0; fi
+# a profiler's set-up step (tests/bench/profile.sh): may edit the config
+if [ -n "${INKAN_BENCH_SETUP_HOOK:-}" ]; then
+  INKAN_STATE=$INKAN_STATE $INKAN_BENCH_SETUP_HOOK || fail "setup hook failed"
+fi
 KDF=$(awk '/^\[/ { s = $0 } s == "[sam]" && $1 == "kdf" { print $3 }' "$INKAN_STATE/inkan.conf")
 KDF=${KDF:-interactive}
 inkan_start || fail "inkan did not start"
@@ -122,6 +131,7 @@ fi
 
 JSON=${INKAN_BENCH_JSON:-$B_TMP/bench.json}
 PIDS="$(inkan_pid inkan-sic),$(inkan_pid inkan-sam),$(inkan_pid inkan-scm)"
+export INKAN_STATE INKAN_BENCH_PIDS=$PIDS     # for a --hook
 "$BENCH" "${QUICK[@]}" $([ "$TAP" = 1 ] && echo --tap) --url "$URL" "${CA[@]}" \
   --signers "$SIGNERS" --multisign "$MULTISIGN" --kdf "$KDF" --json "$JSON" \
   --pids "$PIDS" "${args[@]}"

@@ -143,6 +143,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&sam, 0, sizeof sam);
 	sam.call = fake_call;
 	sam.ctx = &f;
+	/* issue 4: the OAuth2 endpoints and extendTransaction as the daemon
+	 * serves them, with form bodies and query strings too */
+	if (flags & 8) {
+		static const uint8_t csrf_key[32] = { 4 };
+
+		sam.have_oauth = sam.have_extend = true;
+		sam.csrf_key = csrf_key;
+	}
 	memset(&rq, 0, sizeof rq);
 	memset(&rp, 0, sizeof rp);
 	rq.method = (flags & 1) ? "GET" : "POST";
@@ -151,11 +159,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.body = body;
 	rq.body_len = size - off;
 	rq.body_too_large = (flags & 4) != 0;
+	if (flags & 16)
+		rq.content_type = "application/x-www-form-urlencoded";
+	if (flags & 32) {
+		/* the body as a query string: key=value pairs split on '&' */
+		static struct csc_kv kv[16];
+		char *p = body, *amp;
+
+		for (rq.n_query = 0; p && rq.n_query < 16; p = amp) {
+			amp = strchr(p, '&');
+			if (amp)
+				*amp++ = '\0';
+			kv[rq.n_query].key = p;
+			kv[rq.n_query].value = "";
+			if (strchr(p, '=')) {
+				*strchr(p, '=') = '\0';
+				kv[rq.n_query].value = p + strlen(p) + 1;
+			}
+			rq.n_query++;
+		}
+		rq.query = kv;
+		rq.body_len = strlen(body);
+		rq.cookie = auth;
+	}
 	csc_handle(&sam, &rq, &rp);
 	/* Every answer is a status and, but for 204, a JSON (or page) body. */
 	if (rp.status < 200 || rp.status > 599)
 		abort();
-	csc_body_free(rp.body);
+	csc_rep_clear(&rp);
 	free(body);
 	free(auth);
 	return 0;

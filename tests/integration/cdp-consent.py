@@ -203,15 +203,16 @@ def main():
             if rec["page"]["asks_otp"]:
                 b.type_into("input[name=otp]", os.environ["CONSENT_OTP"])
             b.click("#approve")
-        # The form posts, inkan answers 303, the browser follows it to the
-        # client's loopback redirect URI.
-        b.wait_event("Page.frameNavigated",
-                     lambda p: p["frame"].get("parentId") is None and
-                     not p["frame"]["url"].startswith(url.split("?")[0]))
+        # The form posts; inkan answers 303 and the browser follows it to
+        # the client's redirect URI, or shows the page again with an error.
         b.wait_event("Page.loadEventFired")
         rec["final_url"] = b.eval("location.href")
         rec["final_text"] = b.eval("document.body.innerText")
-        rc = 0
+        if rec["final_url"].startswith(url.split("?")[0]):
+            rec["failure"] = "still on the consent page: %s" % b.eval(
+                "(document.querySelector('.error') || {}).textContent")
+        else:
+            rc = 0
     except Exception as e:  # the log says what happened
         rec["failure"] = repr(e)
         try:

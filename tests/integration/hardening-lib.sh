@@ -29,14 +29,14 @@ d_started() { grep -q "$1\[$2\]: info: started" "$INKAN_STATE/log/$1.log" 2>/dev
 d_wait() {
   local n=$1 p i
   p=$(inkan_pid "$n")
-  for i in $(seq 1 200); do
+  for i in $(seq 1 $((2 * $(inkan_wait_steps)))); do
     d_started "$n" "$p" && break
     inkan_running "$p" || return 1
     sleep 0.05
   done
   d_started "$n" "$p" || return 1
   if [ "$n" = inkan-sic ]; then
-    for i in $(seq 1 100); do
+    for i in $(seq 1 "$(inkan_wait_steps)"); do
       curl -sk -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' \
         "$(inkan_url)/csc/v2/info" && return 0
       sleep 0.05
@@ -58,7 +58,9 @@ d_start() {
     inkan-scm) rm -f "$INKAN_STATE/scm/scm.sock" ;;
     inkan-sam) rm -f "$INKAN_STATE/sam/sam.sock" "$INKAN_STATE/sam/admin.sock" ;;
   esac
-  env "${envs[@]}" "${wrap[@]}" "$(inkan_bin "$n")" --config "${D_CONFIG:-$INKAN_STATE/inkan.conf}" \
+  local vg
+  mapfile -t vg < <(inkan_wrap "$n")
+  env "${envs[@]}" "${wrap[@]}" "${vg[@]}" "$(inkan_bin "$n")" --config "${D_CONFIG:-$INKAN_STATE/inkan.conf}" \
     >>"$INKAN_STATE/log/$n.log" 2>&1 &
   echo $! >"$INKAN_STATE/run/$n.pid"
   d_wait "$n"

@@ -8,6 +8,7 @@
 # `inkanctl audit verify/show` work for the auditor only; no secret appears.
 . "$INKAN_SRC/tests/integration/lib.sh"
 VERIFY=$(inkan_bin inkan-audit-verify)
+verify_quiet() { "$VERIFY" "$@" >/dev/null; }
 
 port=$((20000 + (RANDOM * 7 + $$) % 40000))
 inkan_setup "$T_TMP/state" "$port" || bail "setup failed"
@@ -32,7 +33,7 @@ auditctl() { as_auditor "$(inkan_bin inkanctl)" --config "$INKAN_STATE/inkan.con
 
 # ---- a signing session with failures ----------------------------------------
 new_signer alice p256
-PW_A=$PW PIN_A=$PIN
+PW_A=$PW PIN_A=$PIN SECRET_A=$SECRET
 bad=$(curl -s --cacert "$CACERT" -o /dev/null -w '%{http_code}' -X POST -u "alice:wrong-password" \
   -H 'Content-Type: application/json' -d '{}' "$URL/csc/v2/auth/login")
 is "login with a wrong password refused" "$bad" 401
@@ -48,6 +49,9 @@ sign_hash "$CRED" "$TOKEN" "$SAD" 1.2.840.10045.4.3.2 "" "$h1" "$h2"
 is "sign two of them" "$HTTP" 200
 sign_hash "$CRED" "$TOKEN" "$SAD" 1.2.840.10045.4.3.2 "" "$h1"
 is "signing a hash twice is refused" "$HTTP" 400
+csc v2 credentials/extendTransaction "{\"credentialID\":\"$CRED\",\"SAD\":\"$SAD_A\"}" "$TOKEN"
+is "extendTransaction: a fresh SAD for the unused hash" "$HTTP" 200
+SAD_X=$(jget '.SAD // empty')
 CRED_A=$CRED TOKEN_A=$TOKEN
 # Enough records for several checkpoints and files: 40 hashes per request.
 new_signer bob p256
@@ -83,13 +87,22 @@ if [ "$live" = 1 ]; then
   is "audit show --limit 2" "$(wc -l <"$T_TMP/two.txt")" 2
   # Paged through every file: the export is the trail itself.
   auditctl show >"$T_TMP/export.log"
-  ok "an unfiltered show is a verifiable export" "$VERIFY" "$T_TMP/export.log" "$T_TMP/audit.pem"
+  ok "an unfiltered show is a verifiable export" verify_quiet "$T_TMP/export.log" "$T_TMP/audit.pem"
   # Only the auditor reads the trail (R29).
   inkanctl audit verify >/dev/null 2>&1; rc=$?
   is "the administrator cannot read the trail (auditor socket)" "$rc" 1
   out=$("$(inkan_bin inkanctl)" --socket "$INKAN_STATE/sam/admin.sock" audit show 2>&1); rc=$?
   ok "audit messages on the admin socket close the connection ($out)" test "$rc" -eq 1
 fi
+# Lock and unlock, credential state changes (issue 3's security officer).
+new_signer carl p256
+CRED_C=$CRED
+for i in 1 2 3 4 5; do authorize "$CRED" "$TOKEN" "000000" "0000" "$(digest sha256 "lock $i")"; done
+is "five wrong PINs lock the signer" "$HTTP" 400
+if inkanctl user unlock carl >/dev/null; then so=1; else so=0; fi
+inkanctl credential disable --credential "$CRED_C" >/dev/null
+inkanctl credential enable --credential "$CRED_C" >/dev/null
+inkanctl credential set-multisign --credential "$CRED_C" --multisign 5 >/dev/null
 inkan_stop
 [ "$live" = 1 ] || cp "$AUDIT/audit-key.pem" "$T_TMP/audit.pem"
 
@@ -132,20 +145,28 @@ sadid=$(printf '%s' "$SAD_A" | sha256sum | cut -c1-16)
 ok "sign ok: credential, serial and issuer, algorithm, every hash, SAD id" \
   has sign actor=signer:alice outcome=ok "cred=$CRED_A" hash_alg=sha256 "hashes=$(hx "$h1"),$(hx "$h2")" issuer=O=inkan n=2 "sad=$sadid" serial= sign_algo=1.2.840.10045.4.3.2 user=alice
 ok "sign failure with its reason" has sign actor=signer:alice outcome=fail reason=HASH_NOT_AUTHORIZED
+ok "sad.extend: old and new SAD ids" has sad.extend actor=signer:alice outcome=ok "cred=$CRED_A" "old_sad=$sadid" "sad=$(printf '%s' "$SAD_X" | sha256sum | cut -c1-16)" user=alice
 ok "40 hashes in one sign record" has sign actor=signer:bob outcome=ok n=40
 ok "token.revoke" has token.revoke
 ok "peer.refused at the signer socket" has peer.refused actor=peer:uid= outcome=fail socket=signer
 ok "process.stop" has process.stop outcome=ok reason=shutdown
+ok "user.lock after the failures" has user.lock actor=signer:carl reason=TOO_MANY_FAILURES failures=5 until= user=carl
+if [ "$so" = 1 ]; then
+  ok "user.unlock by the security officer" has user.unlock actor=operator:so:uid= outcome=ok was_locked=yes user=carl
+  ok "cred.disable and cred.enable" sh -c "grep -q ' event=cred.disable .* cred=$CRED_C' '$T_TMP/all.log' && grep -q ' event=cred.enable .* cred=$CRED_C' '$T_TMP/all.log'"
+  ok "cred.multisign" has cred.multisign outcome=ok "cred=$CRED_C" multisign=5
+fi
 if [ "$live" = 1 ]; then
   ok "audit.verify: the auditor's verification run" has audit.verify actor=operator:auditor outcome=ok checkpoints= records=
   ok "audit.read: the auditor's reading" has audit.read actor=operator:auditor outcome=ok
 fi
 # Never a secret: not the passwords, PINs, OTPs, tokens or SADs of this run.
 leak=0
-for s in "$PW_A" "$PIN_A" "$TOKEN_A" "$SAD_A" "wrong-password"; do
-  grep -qF -- "$s" "$T_TMP/all.log" && { echo "# found a secret: $s"; leak=1; }
+for s in "$PW_A" "$PIN_A" "$SECRET_A" "$TOKEN_A" "$SAD_A" "$SAD_X" "wrong-password"; do
+  # as a value of its own (a 6-digit PIN may occur inside hex by chance)
+  grep -qE -- "(^|[ =,:])$s([ ,]|\$)" "$T_TMP/all.log" && { echo "# found a secret: $s"; leak=1; }
 done
-is "no password, PIN, token or SAD in the trail" "$leak" 0
+is "no password, PIN, TOTP secret, token or SAD in the trail" "$leak" 0
 grep -q "audit seq=[0-9]* event=sign actor=signer:alice outcome=ok" "$INKAN_STATE/log/inkan-sam.log"
 is "each record also reaches the journal (stderr)" "$?" 0
 ! grep -q "audit seq=.*hashes=" "$INKAN_STATE/log/inkan-sam.log"

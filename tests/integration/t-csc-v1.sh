@@ -7,6 +7,9 @@
 # signatures/signHash (hash, hashAlgo), each signature checked by OpenSSL.
 . "$INKAN_SRC/tests/integration/lib.sh"
 t_start
+# A TOTP code of the step before the current one dies at the next 30 s
+# boundary: never compute one in the last 3 s of a step.
+otp_guard() { local s=$(( $(date +%s) % 30 )); [ "$s" -lt 27 ] || sleep $((30 - s)); }
 jc() { printf '%s' "$BODY" | jq -c "$1"; }
 
 new_signer otto p256
@@ -79,7 +82,7 @@ v1_sign() {   # v1_sign CRED SAD ALGO HASHALGO HASH
   csc v1 signatures/signHash "{\"credentialID\":\"$1\",\"SAD\":\"$2\",\"hash\":[\"$5\"],\"signAlgo\":\"$3\",\"hashAlgo\":\"$4\"}" "$TOKEN"
 }
 h=$(digest sha256 v1-one)
-next_otp; v1_authorize "$CRED" "$PIN" "$OTP" "$h"
+otp_guard; next_otp; v1_authorize "$CRED" "$PIN" "$OTP" "$h"
 is "authorize: 200" "$HTTP" 200
 v1_sign "$CRED" "$SAD" 1.2.840.10045.4.3.2 2.16.840.1.101.3.4.2.1 "$h"
 is "signHash: 200" "$HTTP" 200
@@ -87,7 +90,7 @@ ok "signHash: verifies" verify_sig "$T_TMP/ec.pub" "$h" "$(jget '.signatures[0]'
 v1_sign "$CRED" "$SAD" 1.2.840.10045.4.3.2 2.16.840.1.101.3.4.2.1 "$h"
 is "signHash: the SAD is spent" "$HTTP/$(jget .error)" "400/invalid_request"
 h2=$(digest sha384 v1-p384)
-next_otp; v1_authorize "$C2" "$PIN" "$OTP" "$h2"
+otp_guard; next_otp; v1_authorize "$C2" "$PIN" "$OTP" "$h2"
 v1_sign "$C2" "$SAD" 1.2.840.10045.4.3.3 2.16.840.1.101.3.4.2.2 "$h2"
 is "signHash P-384 / SHA-384: 200" "$HTTP" 200
 SIG2=$(jget '.signatures[0]')
@@ -98,7 +101,7 @@ ok "P-384 signature verifies" verify_sig "$T_TMP/p384.pub" "$h2" "$SIG2" ecdsa s
 # errors with v1 codes
 h3=$(digest sha256 v1-errors)
 # A refused attempt does not spend the OTP: the next valid one is reused.
-OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
+otp_guard; OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
 v1_authorize "$CRED" "99999999" "$OTP_E" "$h3"
 is "authorize: wrong PIN 400 invalid_pin" "$HTTP/$(jget .error)" 400/invalid_pin
 v1_authorize "$CRED" "$PIN" "000000" "$h3"
@@ -112,7 +115,7 @@ is "authorize: unknown credential 400" "$HTTP/$(jget .error_description)" "400/I
 
 # extendTransaction with v1 names
 e1=$(digest sha256 v1-ext-1) e2=$(digest sha256 v1-ext-2)
-next_otp; v1_authorize "$CRED" "$PIN" "$OTP" "$e1" "$e2"
+otp_guard; next_otp; v1_authorize "$CRED" "$PIN" "$OTP" "$e1" "$e2"
 OLD=$SAD
 csc v1 credentials/extendTransaction "{\"credentialID\":\"$CRED\",\"SAD\":\"$OLD\",\"hash\":[\"$e1\",\"$e2\"]}" "$TOKEN"
 is "extendTransaction: 200" "$HTTP" 200
@@ -125,7 +128,7 @@ is "extend: the old one is gone" "$HTTP/$(jget .error_description)" "400/Invalid
 # "PIN locked": five wrong PINs in a row (a second signer, so nothing else
 # in this file is affected).
 new_signer lotte p256
-next_otp
+otp_guard; next_otp
 for i in 1 2 3 4 5; do
   v1_authorize "$CRED" "wrong-$i" "$OTP" "$h3"
 done

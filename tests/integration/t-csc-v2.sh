@@ -7,6 +7,9 @@
 # DER parameters up to the maximum salt), each signature checked by OpenSSL.
 . "$INKAN_SRC/tests/integration/lib.sh"
 t_start
+# A TOTP code of the step before the current one dies at the next 30 s
+# boundary: never compute one in the last 3 s of a step.
+otp_guard() { local s=$(( $(date +%s) % 30 )); [ "$s" -lt 27 ] || sleep $((30 - s)); }
 jc() { printf '%s' "$BODY" | jq -c "$1"; }
 hex2b64() { printf '%b' "$(printf '%s' "$1" | sed 's/../\\x&/g')" | base64 -w0; }
 
@@ -105,7 +108,7 @@ is "info: missing credentialID 400" "$HTTP/$(jget .error_description)" "400/Miss
 # algorithms below are shared out over three signers.
 PIN=$V_PIN SECRET=$V_SECRET
 h256=$(digest sha256 v2-a) h384=$(digest sha384 v2-b) h512=$(digest sha512 v2-c)
-OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
+otp_guard; OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
 authorize "$V_CRED" "$V_TOKEN" "$OTP_E" "0000000" "$h256"
 is "authorize: wrong PIN 400 invalid_authentication_data" "$HTTP/$(jget .error)" 400/invalid_authentication_data
 authorize "$V_CRED" "$V_TOKEN" "000000" "$PIN" "$h256"
@@ -118,7 +121,7 @@ csc v2 credentials/authorize "{\"credentialID\":\"$V_CRED\",\"numSignatures\":2,
 is "authorize: numSignatures != hashes 400" "$HTTP" 400
 csc v2 credentials/authorize "{\"credentialID\":\"$V_CRED\",\"numSignatures\":1,\"hashes\":[\"$h256\"],\"hashAlgorithmOID\":\"2.16.840.1.101.3.4.2.2\",\"authData\":[]}" "$V_TOKEN"
 is "authorize: digest length against hashAlgorithmOID 400" "$HTTP/$(jget .error_description)" "400/Invalid digest value length"
-next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$h256"
+otp_guard; next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$h256"
 is "authorize: 200 with SAD" "$HTTP" 200
 is "authorize: expiresIn" "$(jget '.expiresIn > 0')" true
 
@@ -133,10 +136,10 @@ sign_sad() {   # sign_sad CRED TOKEN SAD HASHB64 ALGO HASHOID [PARAMS] -> HTTP, 
 sign_sad "$V_CRED" "$V_TOKEN" "$SAD" "$h256" 1.2.840.10045.4.3.2 ""
 ok "ecdsa-with-SHA256 verifies" verify_sig "$T_TMP/ec.pub" "$h256" "$SIG" ecdsa sha256
 ok "... and is a DER ECDSA-Sig-Value" sh -c "printf '%s' '$SIG' | base64 -d | openssl asn1parse -inform DER >/dev/null"
-next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$h384"
+otp_guard; next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$h384"
 sign_sad "$V_CRED" "$V_TOKEN" "$SAD" "$h384" 1.2.840.10045.4.3.3 ""
 ok "ecdsa-with-SHA384 verifies" verify_sig "$T_TMP/ec.pub" "$h384" "$SIG" ecdsa sha384
-next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$h512"
+otp_guard; next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$h512"
 sign_sad "$V_CRED" "$V_TOKEN" "$SAD" "$h512" 1.2.840.10045.4.3.4 ""
 ok "ecdsa-with-SHA512 verifies" verify_sig "$T_TMP/ec.pub" "$h512" "$SIG" ecdsa sha512
 
@@ -146,7 +149,7 @@ cert_pubkey "$CRED" "$TOKEN" "$T_TMP/rsa.pub"
 R_CRED=$CRED R_TOKEN=$TOKEN
 r1=$(digest sha256 r-1) r2=$(digest sha256 r-2) r3=$(digest sha256 r-3) r4=$(digest sha256 r-4)
 r5=$(digest sha256 r-5) r6=$(digest sha256 r-6)
-next_otp; authorize "$R_CRED" "$R_TOKEN" "$OTP" "$PIN" "$r1" "$r2" "$r3" "$r4" "$r5" "$r6"
+otp_guard; next_otp; authorize "$R_CRED" "$R_TOKEN" "$OTP" "$PIN" "$r1" "$r2" "$r3" "$r4" "$r5" "$r6"
 RSAD=$SAD
 is "rsa: one SAD for six SHA-256 digests" "$HTTP" 200
 sign_sad "$R_CRED" "$R_TOKEN" "$RSAD" "$r1" 1.2.840.113549.1.1.11 ""
@@ -192,10 +195,10 @@ sign_hash "$R_CRED" "$R_TOKEN" "$RSAD" 1.2.840.113549.1.1.11 "" "$r6"
 is "signHash: after all those, the hash still signs once" "$HTTP" 200
 ok "... and verifies" verify_sig "$T_TMP/rsa.pub" "$r6" "$(jget '.signatures[0]')" pkcs1 sha256
 r384=$(digest sha384 r-384) r512=$(digest sha512 r-512)
-next_otp; authorize "$R_CRED" "$R_TOKEN" "$OTP" "$PIN" "$r384"
+otp_guard; next_otp; authorize "$R_CRED" "$R_TOKEN" "$OTP" "$PIN" "$r384"
 sign_sad "$R_CRED" "$R_TOKEN" "$SAD" "$r384" 1.2.840.113549.1.1.12 ""
 ok "sha384WithRSAEncryption verifies" verify_sig "$T_TMP/rsa.pub" "$r384" "$SIG" pkcs1 sha384
-next_otp; authorize "$R_CRED" "$R_TOKEN" "$OTP" "$PIN" "$r512"
+otp_guard; next_otp; authorize "$R_CRED" "$R_TOKEN" "$OTP" "$PIN" "$r512"
 sign_sad "$R_CRED" "$R_TOKEN" "$SAD" "$r512" 1.2.840.113549.1.1.13 ""
 ok "sha512WithRSAEncryption verifies" verify_sig "$T_TMP/rsa.pub" "$r512" "$SIG" pkcs1 sha512
 
@@ -204,7 +207,7 @@ new_signer ella p256
 V_CRED=$CRED V_TOKEN=$TOKEN
 cert_pubkey "$V_CRED" "$V_TOKEN" "$T_TMP/ec.pub"
 e1=$(digest sha256 ext-1) e2=$(digest sha256 ext-2)
-next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$e1" "$e2"
+otp_guard; next_otp; authorize "$V_CRED" "$V_TOKEN" "$OTP" "$PIN" "$e1" "$e2"
 OLD=$SAD
 sign_hash "$V_CRED" "$V_TOKEN" "$OLD" 1.2.840.10045.4.3.2 "" "$e1"
 is "extend: first hash signed with the old SAD" "$HTTP" 200

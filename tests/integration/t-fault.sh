@@ -5,9 +5,9 @@
 # refuses to sign (503); while inkan-sam is gone inkan-sic answers 503
 # temporarily_unavailable; while inkan-sic is gone nothing answers. After the
 # restart, service resumes without operator action. Over all of it: every
-# signature a client received verifies, and no authorised hash is ever
-# signed twice (each is answered with a signature at most once, and a hash
-# that was signed is refused afterwards).
+# signature a client received verifies and has its audit record, and no
+# authorised hash is ever signed twice (each is answered with a signature at
+# most once, and a hash that was signed is refused afterwards).
 . "$INKAN_SRC/tests/integration/lib.sh"
 . "$INKAN_SRC/tests/integration/hardening-lib.sh"
 t_start
@@ -86,6 +86,17 @@ phase() {
   done
   is "$victim: every signature received verifies" "$bad" 0
 
+  # ... and has its audit record (issue 5): an ok sign record naming it.
+  if [ -d "$AUDIT" ]; then
+    local missing=0 hx
+    for i in $(awk '$2 == 200 {print $1}' "$T_TMP/codes" | sort -u); do
+      hx=$(printf '%s' "${H[$i]}" | base64 -d | od -An -tx1 | tr -d ' \n')
+      grep -h ' event=sign .* outcome=ok ' "$AUDIT"/audit-*.log | grep -q "hashes=\([0-9a-f,]*,\)\?$hx" ||
+        missing=$((missing + 1))
+    done
+    is "$victim: every signature received has its audit record" "$missing" 0
+  fi
+
   # A signed hash stays signed: the SAD refuses each one again.
   : >"$T_TMP/codes"
   for i in $(seq 1 "$N"); do sign_one "$i" "${H[$i]}"; done
@@ -93,7 +104,14 @@ phase() {
   ok "$victim: the whole set serves" inkan_alive
 }
 
+AUDIT=$INKAN_STATE/sam/audit
 phase inkan-scm
 phase inkan-sam
 phase inkan-sic
+# The trail survived three crashes intact (issue 5's offline verifier, with
+# the public key the SAM wrote next to it).
+if [ -x "$(inkan_bin inkan-audit-verify)" ] && [ -s "$AUDIT/audit-key.pem" ]; then
+  verify_trail() { "$(inkan_bin inkan-audit-verify)" "$AUDIT" "$AUDIT/audit-key.pem" >/dev/null; }
+  ok "the audit trail verifies after the crashes" verify_trail
+fi
 done_testing

@@ -27,9 +27,10 @@ export BROWSER="$PY $INKAN_SRC/tests/integration/cdp-consent.py"
 export CONSENT_USER=bea CONSENT_PASSWORD=$PW CONSENT_PIN=$PIN
 printf 'a contract to sign in a browser\n' >"$T_TMP/contract.txt"
 
-# v2, no --user: two consents (service scope, then the signature).
-next_otp
-CONSENT_OTP=$OTP timeout 60 "$(inkan_bin inkan-sign)" --oauth --url "$URL" --cacert "$CACERT" \
+# v2, no --user: two consents (service scope, then the signature). The
+# browser takes a few seconds to type it: an OTP of the current step (and
+# then of the next) stays valid long enough, and each is newer than the last.
+CONSENT_OTP=$(inkan_totp "$SECRET" 0) timeout 60 "$(inkan_bin inkan-sign)" --oauth --url "$URL" --cacert "$CACERT" \
   --credential "$CRED" --lang ja "$T_TMP/contract.txt" >"$T_TMP/out" 2>"$T_TMP/err"
 rc=$?
 [ $rc -eq 0 ] || { sed 's/^/# /' "$T_TMP/err" "$CONSENT_LOG" 2>/dev/null; }
@@ -38,6 +39,8 @@ is "... wrote the signature" "$(cat "$T_TMP/out")" "signature: $T_TMP/contract.t
 ok "OpenSSL verifies the CMS signature" openssl cms -verify -binary -inform DER -in "$T_TMP/contract.txt.p7s" \
   -content "$T_TMP/contract.txt" -CAfile "$CACERT" -out /dev/null
 ok "inkan-sign printed the consent URL" grep -q "oauth2/authorize?response_type=code" "$T_TMP/err"
+# the browser driver writes its record once Chromium has closed
+for i in $(seq 1 100); do [ "$(wc -l <"$CONSENT_LOG")" -ge 2 ] && break; sleep 0.1; done
 is "two pages were consented to" "$(wc -l <"$CONSENT_LOG")" 2
 L1=$(sed -n 1p "$CONSENT_LOG") L2=$(sed -n 2p "$CONSENT_LOG")
 is "page 1: the service consent, in Japanese" "$(jq -r '[.page.lang, .page.asks_pin] | join(" ")' <<<"$L1")" "ja false"
@@ -52,28 +55,29 @@ is "the style sheet applied under the CSP" "$(jq -r .page.stylesheet_applied <<<
 ok "the browser landed on inkan-sign's loopback redirect" grep -q '^http://127.0.0.1:[0-9]*/callback?code=' <<<"$(jq -r .final_url <<<"$L2")"
 ok "... which told the signer to close the window" grep -q 'close this window' <<<"$(jq -r .final_text <<<"$L2")"
 # The hash shown is the message digest of the CMS signed attributes: take
-# them from the signature (DER [0] IMPLICIT -> SET) and hash them.
+# them from the signature (SignerInfo's [0] IMPLICIT at depth 5 -> SET) and
+# hash them.
 SHOWN=$(jq -r '.page.hashes[0]' <<<"$L2")
-openssl cms -cmsout -inform DER -in "$T_TMP/contract.txt.p7s" -outform DER -out "$T_TMP/c.der" 2>/dev/null
-off=$(openssl asn1parse -inform DER -in "$T_TMP/c.der" | awk '/cont \[ 0 \]/ {n++} n==2 && /cont \[ 0 \]/ {sub(":","",$1); print $1; exit}')
-if [ -n "$off" ]; then
-  hl=$(openssl asn1parse -inform DER -in "$T_TMP/c.der" | awk -v o="$off:" '$1==o {for(i=1;i<=NF;i++) if($i ~ /^hl=/){sub("hl=","",$i); print $i}}')
-  len=$(openssl asn1parse -inform DER -in "$T_TMP/c.der" | awk -v o="$off:" '$1==o {for(i=1;i<=NF;i++) if($i ~ /^l=/){sub("l=","",$i); print $i}}')
-  { printf '\x31'; tail -c +$((off + 2)) "$T_TMP/c.der" | head -c $((hl + len - 1)); } >"$T_TMP/attrs.der"
+line=$(openssl asn1parse -inform DER -in "$T_TMP/contract.txt.p7s" | grep -m1 'd=5 .*cont \[ 0 \]')
+off=${line%%:*}
+read -r hl len < <(printf '%s' "$line" | sed -n 's/.*hl= *\([0-9]*\) *l= *\([0-9]*\).*/\1 \2/p')
+SIGNED=?
+if [ -n "$off" ] && [ -n "$hl" ]; then
+  { printf '\x31'; tail -c +$((off + 2)) "$T_TMP/contract.txt.p7s" | head -c $((hl + len - 1)); } >"$T_TMP/attrs.der"
   SIGNED=$(openssl dgst -sha256 -binary "$T_TMP/attrs.der" | od -An -tx1 | tr -d ' \n')
 fi
-is "the hash the signer saw is the hash that was signed" "$SHOWN" "${SIGNED:-?}"
+is "the hash the signer saw is the hash that was signed" "$SHOWN" "$SIGNED"
 
 # v1, with --user: the password for the service token, the signature on the
 # consent page (token_type SAD).
-next_otp
-INKAN_PASSWORD=$PW CONSENT_OTP=$OTP timeout 60 "$(inkan_bin inkan-sign)" --oauth --api v1 --url "$URL" \
+INKAN_PASSWORD=$PW CONSENT_OTP=$(inkan_totp "$SECRET" 1) timeout 60 "$(inkan_bin inkan-sign)" --oauth --api v1 --url "$URL" \
   --user bea --credential "$CRED" --out "$T_TMP/v1.p7s" "$T_TMP/contract.txt" >/dev/null 2>"$T_TMP/err"
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/# /' "$T_TMP/err"
 is "inkan-sign --oauth --api v1: exit 0" "$rc" 0
 ok "... verified" openssl cms -verify -binary -inform DER -in "$T_TMP/v1.p7s" \
   -content "$T_TMP/contract.txt" -CAfile "$CACERT" -out /dev/null
+for i in $(seq 1 100); do [ "$(wc -l <"$CONSENT_LOG")" -ge 3 ] && break; sleep 0.1; done
 is "one more page (the signature only)" "$(wc -l <"$CONSENT_LOG")" 3
 
 # The signer clicks Cancel: nothing is signed.

@@ -10,6 +10,9 @@
 # client, oauth2/revoke, and the errors a client is sent to its redirect URI.
 . "$INKAN_SRC/tests/integration/lib.sh"
 t_start
+# A TOTP code of the step before the current one dies at the next 30 s
+# boundary: never compute one in the last 3 s of a step.
+otp_guard() { local s=$(( $(date +%s) % 30 )); [ "$s" -lt 27 ] || sleep $((30 - s)); }
 # A confidential client too (client secret "s3cret"); the SAM reads clients
 # at start-up.
 inkan_stop
@@ -31,14 +34,13 @@ consent_get() {
   HTTP=$(curl -s -b "$T_TMP/jar" -c "$T_TMP/jar" -D "$T_TMP/h" -o "$T_TMP/page" -w '%{http_code}' "$@" \
     "$URL/csc/$v/oauth2/authorize?$q")
 }
-# The page's hidden fields, form-encoded (HTML escapes undone).
+# The page's hidden fields, form-encoded (HTML escapes undone). One jq run:
+# this sits between computing an OTP and using it.
 hidden_form() {
   grep -o '<input type="hidden" name="[^"]*" value="[^"]*">' "$T_TMP/page" |
     sed 's/<input type="hidden" name="\([^"]*\)" value="\([^"]*\)">/\1\t\2/' |
-    while IFS=$'\t' read -r k v; do
-      v=$(printf '%s' "$v" | sed "s/&lt;/</g; s/&gt;/>/g; s/&quot;/\"/g; s/&#39;/'/g; s/&amp;/\&/g")
-      printf '%s=%s&' "$k" "$(uri "$v")"
-    done
+    jq -Rrj 'split("\t") | "\(.[0])=\(.[1] | gsub("&lt;"; "<") | gsub("&gt;"; ">") |
+      gsub("&quot;"; "\"") | gsub("&#39;"; "'"'"'") | gsub("&amp;"; "&") | @uri)&"'
 }
 # consent_post VERSION EXTRA_FORM [FORM_OVERRIDE] -> HTTP, LOCATION
 consent_post() {
@@ -103,7 +105,7 @@ consent_get v2 "$(cred_query "$D1U")&lang=en" -H 'Accept-Language: ja'
 ok "page: lang=en wins over Accept-Language" grep -q '<html lang="en">' "$T_TMP/page"
 
 # ---- the signer's answer --------------------------------------------------------
-OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
+otp_guard; OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
 consent_post v2 "username=olga&password=$(uri "$PW")&pin=99999999&otp=$OTP_E&action=approve"
 is "wrong PIN: the page again, 400" "$HTTP" 400
 ok "... saying so" grep -q 'id="error"' "$T_TMP/page"
@@ -125,7 +127,7 @@ cp "$T_TMP/jar.keep" "$T_TMP/jar"
 TAMPERED=$(printf '%s' "$FORM" | sed "s/numSignatures=1/numSignatures=2/; s/hashes=[^&]*/hashes=$D1U%2C$(digest sha256 x | tr '+/' '-_' | tr -d '=')/")
 consent_post v2 "" "$TAMPERED"
 is "other hashes under a valid CSRF token: 403" "$HTTP" 403
-next_otp   # the refused answers spent no OTP: this is OTP_E
+OTP_STEP=$((OTP_STEP + 1))   # the refused answers spent no OTP: OTP_E is used now
 consent_post v2 "" "$FORM"
 is "the right answer: 303 to the client" "$HTTP" 303
 ok "... its redirect URI" grep -q "^$REDIR?code=" <<<"$LOCATION"
@@ -148,7 +150,7 @@ is "grant_type=password: 400 unsupported_grant_type" "$HTTP/$(jget .error)" 400/
 
 new_pkce
 consent_get v2 "$(cred_query "$D1U")"
-next_otp; consent_post v2 "username=olga&password=$(uri "$PW")&pin=$PIN&otp=$OTP&action=approve"
+otp_guard; next_otp; consent_post v2 "username=olga&password=$(uri "$PW")&pin=$PIN&otp=$OTP&action=approve"
 CODE=$(qparam "$LOCATION" code)
 token v2 "$CODE" "$VERIFIER" "http://127.0.0.1:10/callback"
 is "another redirect URI at the token endpoint: invalid_grant" "$HTTP/$(jget .error)" 400/invalid_grant
@@ -156,7 +158,7 @@ is "another redirect URI at the token endpoint: invalid_grant" "$HTTP/$(jget .er
 # ---- a credential-scope token is the SAD (v2) ----------------------------------------
 new_pkce
 consent_get v2 "$(cred_query "$D1U")"
-next_otp; consent_post v2 "username=olga&password=$(uri "$PW")&pin=$PIN&otp=$OTP&action=approve"
+otp_guard; next_otp; consent_post v2 "username=olga&password=$(uri "$PW")&pin=$PIN&otp=$OTP&action=approve"
 CODE=$(qparam "$LOCATION" code)
 token v2 "$CODE" "$VERIFIER"
 is "token: 200" "$HTTP" 200
@@ -184,7 +186,7 @@ D2=$(digest sha256 "oauth doc v1"); D2U=$(printf '%s' "$D2" | tr '+/' '-_' | tr 
 new_pkce
 consent_get v1 "$(cred_query "$D2U" inkan-sign "$REDIR" hash)"
 is "v1 consent page (hash=): 200" "$HTTP" 200
-next_otp; consent_post v1 "username=viktor&password=$(uri "$PW")&pin=$PIN&otp=$OTP&action=approve"
+otp_guard; next_otp; consent_post v1 "username=viktor&password=$(uri "$PW")&pin=$PIN&otp=$OTP&action=approve"
 is "v1 answer: 303" "$HTTP" 303
 token v1 "$(qparam "$LOCATION" code)" "$VERIFIER"
 is "v1 token: token_type SAD" "$HTTP/$(jget .token_type)" 200/SAD
