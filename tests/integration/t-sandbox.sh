@@ -22,9 +22,13 @@ for d in inkan-scm inkan-sam inkan-sic; do
     is "$d is not dumpable" "$(stat -c %u /proc/$pid/environ)" 0
   fi
 done
-ok "inkan-sic confined to no file at all" grep -q 'file system restricted to: (nothing)' "$INKAN_STATE/log/inkan-sic.log"
 landlock=1
 grep -q 'Landlock is not available' "$INKAN_STATE/log/inkan-scm.log" && landlock=0
+if [ $landlock = 1 ]; then
+  ok "inkan-sic confined to no file at all" grep -q 'file system restricted to: (nothing)' "$INKAN_STATE/log/inkan-sic.log"
+else
+  T_N=$((T_N + 1)); echo "ok $T_N - # SKIP no Landlock in this kernel"
+fi
 inkan_stop
 
 # The selftest mode runs the daemon's full initialisation, installs its real
