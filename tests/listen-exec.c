@@ -86,7 +86,7 @@ main(int argc, char **argv)
 	snprintf(num, sizeof num, "%d", (int)getpid());
 	setenv("LISTEN_PID", num, 1);
 	setenv("LISTEN_FDNAMES", names, 1);
-	execv(argv[i + 1], argv + i + 1);
+	execvp(argv[i + 1], argv + i + 1);
 	fprintf(stderr, "listen-exec: %s: %s\n", argv[i + 1], strerror(errno));
 	return 127;
 }

@@ -1,7 +1,8 @@
 /* notify-listen.c — test tool standing in for systemd's notification socket:
  * binds an AF_UNIX datagram socket at PATH and prints every message it
- * receives for SECONDS, one per line (newlines inside a message become '|').
- * Usage: notify-listen PATH SECONDS */
+ * receives for SECONDS, one per line (newlines inside a message become '|'),
+ * or until a message equal to LAST arrived.
+ * Usage: notify-listen PATH SECONDS [LAST] */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,8 +23,8 @@ main(int argc, char **argv)
 	double limit;
 	int fd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: notify-listen PATH SECONDS\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: notify-listen PATH SECONDS [LAST]\n");
 		return 2;
 	}
 	limit = atof(argv[2]);
@@ -63,6 +64,8 @@ main(int argc, char **argv)
 			if (buf[i] == '\n')
 				buf[i] = '|';
 		printf("%s\n", buf);
+		if (argc == 4 && strcmp(buf, argv[3]) == 0)
+			break;
 	}
 	unlink(argv[1]);
 	return 0;

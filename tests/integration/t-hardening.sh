@@ -94,11 +94,11 @@ d_start inkan-scm
 for d in inkan-scm inkan-sam inkan-sic; do
   d_kill $d
   sock=$T_TMP/notify-$d.sock
-  "$D_TOOLS/notify-listen" "$sock" 3 >"$T_TMP/notify-$d.out" &
+  "$D_TOOLS/notify-listen" "$sock" 120 STOPPING=1 >"$T_TMP/notify-$d.out" &
   lp=$!
   for i in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.02; done
   d_start $d "NOTIFY_SOCKET=$sock" WATCHDOG_USEC=1000000
-  sleep 2
+  if [ -n "${INKAN_VALGRIND_LOGDIR:-}" ]; then sleep 8; else sleep 2; fi
   ok "$d still runs with NOTIFY_SOCKET and the watchdog set" inkan_running "$(inkan_pid $d)"
   d_kill $d TERM
   is "$d stops cleanly on SIGTERM" "$D_RC" 0
