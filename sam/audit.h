@@ -153,6 +153,9 @@ void audit_authorize(const struct srv_ctx *c, const struct sam_who *who,
     const Inkan__AuthorizeReq *req, const char *sad, Inkan__Status st);
 void audit_sign(const struct srv_ctx *c, const struct sam_who *who,
     const Inkan__SignReq *req, Inkan__Status st);
+/* sign.redeliver: the kept signatures of committed hashes given again. */
+void audit_sign_redelivered(const struct srv_ctx *c, const struct sam_who *who,
+    const Inkan__SignReq *req);
 void audit_revoke(const struct srv_ctx *c, Inkan__Status st);
 void audit_extend(const struct srv_ctx *c, const struct sam_who *who,
     const Inkan__ExtendReq *req, const char *sad, Inkan__Status st);

@@ -569,15 +569,15 @@ void audit_authorize(const struct srv_ctx *c, const struct sam_who *who,
 	    st == INKAN__STATUS__OK ? NULL : sam_status_name(st));
 }
 
-void audit_sign(const struct srv_ctx *c, const struct sam_who *who,
-    const Inkan__SignReq *req, Inkan__Status st)
+static void sign_event(const struct srv_ctx *c, const struct sam_who *who,
+    const Inkan__SignReq *req, Inkan__Status st, bool redelivered)
 {
 	struct audit_ev *e;
 	char id[17], algo[80];
 
 	if (st == INKAN__STATUS__AUDIT_UNAVAILABLE)
 		return;
-	e = signer_event(c, "sign", who);
+	e = signer_event(c, redelivered ? "sign.redeliver" : "sign", who);
 	audit_ev_add(e, "cred", cred_text(req->credential_id));
 	if (who != NULL && who->user_id > 0) {
 		audit_ev_add(e, "user", who->name);
@@ -600,6 +600,18 @@ void audit_sign(const struct srv_ctx *c, const struct sam_who *who,
 		audit_ev_release(e);
 	audit_ev_end(e, st == INKAN__STATUS__OK,
 	    st == INKAN__STATUS__OK ? NULL : sam_status_name(st));
+}
+
+void audit_sign(const struct srv_ctx *c, const struct sam_who *who,
+    const Inkan__SignReq *req, Inkan__Status st)
+{
+	sign_event(c, who, req, st, false);
+}
+
+void audit_sign_redelivered(const struct srv_ctx *c, const struct sam_who *who,
+    const Inkan__SignReq *req)
+{
+	sign_event(c, who, req, INKAN__STATUS__OK, true);
 }
 
 void audit_revoke(const struct srv_ctx *c, Inkan__Status st)

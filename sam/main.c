@@ -175,6 +175,10 @@ static int config_key(void *a, const char *key, const char *value)
 		if ((r = cfg_uint(value, 0, SAM_LOCK_SECONDS_MAX, &v)) < 0)
 			return r;
 		c->lock_seconds = (unsigned)v;
+	} else if (!strcmp(key, "redeliver")) {
+		if ((r = cfg_bool(value, &b)) < 0)
+			return r;
+		c->redeliver = b;
 	} else if (!strcmp(key, "key_backup")) {
 		if ((r = cfg_bool(value, &b)) < 0)
 			return r;
@@ -404,6 +408,7 @@ static int init(void *a)
 	core->sad_lifetime = app->cfg.sad_lifetime;
 	core->token_lifetime = app->cfg.token_lifetime;
 	core->multisign = app->cfg.multisign;
+	core->redeliver = app->cfg.redeliver;
 	core->lock_after = app->cfg.lock_after;
 	core->lock_seconds = app->cfg.lock_seconds;
 	core->mac = scm_mac;
@@ -519,6 +524,7 @@ static struct sam_app the_app = {
 		.sad_lifetime = 300,
 		.token_lifetime = 3600,
 		.multisign = 100,
+		.redeliver = true,
 		.lock_after = SAM_LOCK_AFTER,
 		.lock_seconds = SAM_LOCK_SECONDS,
 		.admin = { .name = "administrator", .key = "admin",
@@ -614,10 +620,12 @@ static int serve(void *a, volatile int *stop)
 			    (unsigned)roles[i]->uids[0]);
 	}
 	log_info("serving signer=%s (uid %u) scm=%s multisign=%u "
-	    "sad_lifetime=%u token_lifetime=%u lock_after=%u lock_seconds=%u%s",
+	    "sad_lifetime=%u token_lifetime=%u lock_after=%u lock_seconds=%u%s "
+	    "redeliver=%s",
 	    c->signer_socket, (unsigned)ls[0].uids[0], c->scm_socket,
 	    c->multisign, c->sad_lifetime, c->token_lifetime, c->lock_after,
-	    c->lock_seconds, c->lock_seconds ? "" : " (until unlocked)");
+	    c->lock_seconds, c->lock_seconds ? "" : " (until unlocked)",
+	    c->redeliver ? "yes" : "no");
 	audit_serve(app);       /* issue 5: group commit, refused peers */
 	r = srv_run(ls, n_ls, handlers,
 	    (int)(sizeof handlers / sizeof handlers[0]), app, stop);

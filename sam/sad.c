@@ -493,6 +493,56 @@ static Inkan__Status check_binding(struct sam_core *core,
 	return INKAN__STATUS__OK;
 }
 
+/* How a signature was made, as kept with it: a retry that asks for
+ * another mechanism, hash or salt length is a new signature, not a
+ * redelivery. */
+static int64_t plan_scheme(const struct sam_sign_plan *plan)
+{
+	return (int64_t)plan->mech.mech << 40 | (int64_t)plan->mech.hash << 32 |
+	    (int64_t)plan->mech.salt_len;
+}
+
+void sam_sign_plan_clear(struct sam_sign_plan *plan)
+{
+	if (plan->sigs != NULL) {
+		for (size_t i = 0; i < plan->count; i++)
+			free(plan->sigs[i].data);
+		free(plan->sigs);
+	}
+	plan->sigs = NULL;
+	plan->redelivered = false;
+}
+
+/* The request could not be reserved (refusal). If every one of its digests
+ * was already signed under this SAD, the same way, the signer's earlier
+ * answer was lost after the commit (inkan-sic or the network died): give
+ * the kept signatures again. Nothing is signed, nothing consumed. */
+static Inkan__Status redeliver(struct sam_core *core,
+    const Inkan__SignReq *req, struct sam_sign_plan *plan,
+    Inkan__Status refusal)
+{
+	int64_t scheme = plan_scheme(plan);
+	int r = 0;
+
+	if (!core->redeliver)
+		return refusal;
+	plan->sigs = calloc(req->n_hashes, sizeof *plan->sigs);
+	if (plan->sigs == NULL)
+		return INKAN__STATUS__INTERNAL;
+	plan->count = req->n_hashes;
+	for (size_t i = 0; i < req->n_hashes && r == 0; i++)
+		r = sam_store_sad_hash_signed(core->store, plan->sad_hash,
+		    req->hashes[i].data, req->hashes[i].len, scheme,
+		    &plan->sigs[i].data, &plan->sigs[i].len);
+	if (r < 0) {
+		sam_sign_plan_clear(plan);
+		plan->count = 0;
+		return r == -ENOENT ? refusal : INKAN__STATUS__INTERNAL;
+	}
+	plan->redelivered = true;
+	return INKAN__STATUS__OK;
+}
+
 Inkan__Status sam_sad_sign(struct sam_core *core, const Inkan__SignReq *req,
     struct sam_sign_plan *plan, struct sam_who *who)
 {
@@ -547,8 +597,10 @@ Inkan__Status sam_sad_sign(struct sam_core *core, const Inkan__SignReq *req,
 	st = check_digests(req->hashes, req->n_hashes, plan->mech.hash_len);
 	if (st != INKAN__STATUS__OK)
 		return st;
+	plan->digests = req->hashes;
 	if ((int64_t)req->n_hashes > row.remaining)
-		return INKAN__STATUS__TOO_MANY_SIGNATURES;
+		return redeliver(core, req, plan,
+		    INKAN__STATUS__TOO_MANY_SIGNATURES);
 	if (row.hash_alg != INKAN__HASH_ALG__HASH_NONE &&
 	    row.hash_alg != (int)plan->mech.hash)
 		return INKAN__STATUS__HASH_NOT_AUTHORIZED;
@@ -564,9 +616,13 @@ Inkan__Status sam_sad_sign(struct sam_core *core, const Inkan__SignReq *req,
 	for (size_t i = 0; i < req->n_hashes; i++) {
 		r = sam_store_sad_hash_reserve(core->store, plan->sad_hash,
 		    req->hashes[i].data, req->hashes[i].len, plan->op);
+		if (r == -ENOENT) {
+			sam_store_rollback(core->store);
+			return redeliver(core, req, plan,
+			    INKAN__STATUS__HASH_NOT_AUTHORIZED);
+		}
 		if (r < 0) {
-			st = r == -ENOENT ? INKAN__STATUS__HASH_NOT_AUTHORIZED :
-			    INKAN__STATUS__INTERNAL;
+			st = INKAN__STATUS__INTERNAL;
 			goto fail;
 		}
 	}
@@ -586,15 +642,21 @@ fail:
 	return st;
 }
 
-int sam_sad_commit(struct sam_core *core, const struct sam_sign_plan *plan)
+int sam_sad_commit(struct sam_core *core, const struct sam_sign_plan *plan,
+    const ProtobufCBinaryData *sigs)
 {
+	int64_t scheme = plan_scheme(plan);
 	int r, n = 0;
 
 	if ((r = sam_store_begin(core->store)) < 0)
 		return r;
-	r = sam_store_sad_hash_commit(core->store, plan->sad_hash, plan->op, &n);
-	if (r == 0 && (size_t)n != plan->count)
-		r = -ESTALE;            /* the reservation is not what we made */
+	for (size_t i = 0; i < plan->count && r == 0; i++) {
+		r = sam_store_sad_hash_commit(core->store, plan->sad_hash,
+		    plan->digests[i].data, plan->digests[i].len, plan->op,
+		    sigs[i].data, sigs[i].len, scheme, &n);
+		if (r == 0 && n != 1)
+			r = -ESTALE;    /* the reservation is not what we made */
+	}
 	if (r < 0) {
 		sam_store_rollback(core->store);
 		return r;

@@ -59,17 +59,30 @@ struct sam_sign_plan {
 	size_t count;
 	uint8_t sad_hash[32];
 	int64_t op;                 /* reservation id (random, > 0) */
+	/* The request's digests (borrowed) for the commit. */
+	const ProtobufCBinaryData *digests;
+	/* Every digest had been signed this same way under this SAD and
+	 * the answer was lost: sigs are the kept signatures (nothing is
+	 * reserved, nothing must be signed; sam_sign_plan_clear frees). */
+	bool redelivered;
+	ProtobufCBinaryData *sigs;
 };
+void sam_sign_plan_clear(struct sam_sign_plan *plan);
 
 /* SIGN, up to and including the reservation: on OK the request's hashes
  * are RESERVED under plan->op and the SAD's count decremented (committed),
  * and plan says how the SCM must sign req->hashes. The caller must then end
  * the reservation with sam_sad_commit (signatures in hand, before they are
- * released) or sam_sad_release (no signature came back). */
+ * released) or sam_sad_release (no signature came back).
+ * OK with plan->redelivered: every hash was signed before under this SAD
+ * in the same way, its answer lost; plan->sigs are what was released then
+ * (nothing reserved: release them again, then sam_sign_plan_clear). */
 Inkan__Status sam_sad_sign(struct sam_core *core, const Inkan__SignReq *req,
     struct sam_sign_plan *plan, struct sam_who *who);
-/* RESERVED -> SIGNED. 0 or -errno (then release nothing: see signer.c). */
-int sam_sad_commit(struct sam_core *core, const struct sam_sign_plan *plan);
+/* RESERVED -> SIGNED, keeping sigs[i] (plan->count of them, in request
+ * order) for redelivery. 0 or -errno (then release nothing: signer.c). */
+int sam_sad_commit(struct sam_core *core, const struct sam_sign_plan *plan,
+    const ProtobufCBinaryData *sigs);
 /* RESERVED -> AUTHORISED and the count given back: the signer may retry
  * with the same SAD. 0 or -errno; *n = hashes given back. */
 int sam_sad_release(struct sam_core *core, const struct sam_sign_plan *plan,

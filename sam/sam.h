@@ -74,6 +74,7 @@ struct sam_core {
 	size_t kdf_mem;
 	unsigned lock_after;                /* 0 = never lock */
 	unsigned lock_seconds;              /* 0 = until an operator unlocks */
+	bool redeliver;                     /* lost answers: kept signatures */
 	char dummy_hash[SAM_PWHASH_MAX];    /* verified for unknown users at login */
 	sam_mac_fn mac;                     /* row MACs; NULL: every check fails */
 	void *mac_arg;
@@ -109,6 +110,7 @@ struct sam_config {
 	unsigned lock_seconds;
 	bool key_backup;
 	bool kdf_moderate;
+	bool redeliver;
 	/* test only (test_fault = WHERE:SECONDS): hold a sign request at one
 	 * point so that a test can kill a process there; off by default */
 	unsigned fault_after_reserve, fault_after_scm;

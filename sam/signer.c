@@ -380,6 +380,19 @@ static Inkan__Status answer_sign(struct srv_ctx *c,
 		    log_cred(req->credential_id), sam_status_name(st));
 		return st;
 	}
+	if (plan.redelivered) {
+		/* The answer to an earlier, committed request was lost on the
+		 * way: the same signatures again, never new ones. */
+		rep.n_signatures = plan.count;
+		rep.signatures = plan.sigs;
+		audit_sign_redelivered(c, &who, req);           /* issue 5 */
+		r = audit_release(c, &rep.base, false);
+		if (r == 0)
+			log_info("sign redelivered user=%s cred=%s n=%zu",
+			    who.name, req->credential_id, plan.count);
+		sam_sign_plan_clear(&plan);
+		return r == 0 ? INKAN__STATUS__OK : INKAN__STATUS__INTERNAL;
+	}
 	/* Reserved (durably): nobody else can use these hashes now. */
 	fault_pause(app->fault_after_reserve, "after reserving the hashes");
 	dreq.key_id.data = plan.key_id;
@@ -421,7 +434,7 @@ static Inkan__Status answer_sign(struct srv_ctx *c,
 	fault_pause(app->fault_after_scm, "with the signatures, before commit");
 	/* Commit before release: a signature is out only for hashes the
 	 * database says are signed. */
-	if ((r = sam_sad_commit(&app->core, &plan)) < 0) {
+	if ((r = sam_sad_commit(&app->core, &plan, drep->signatures)) < 0) {
 		log_err("sign op=%016llx cred=%s: commit failed (%s): "
 		    "signatures withheld", (unsigned long long)plan.op,
 		    req->credential_id, strerror(-r));
@@ -434,7 +447,8 @@ static Inkan__Status answer_sign(struct srv_ctx *c,
 	audit_sign(c, &who, req, INKAN__STATUS__OK);
 	if (audit_release(c, &rep.base, false) < 0) {
 		log_err("sign op=%016llx user=%s cred=%s: signed and committed, "
-		    "but the reply to inkan-sic failed: the hashes are spent",
+		    "but the reply to inkan-sic failed: a retry with the same "
+		    "SAD gets the same signatures",
 		    (unsigned long long)plan.op, who.name, req->credential_id);
 		goto out;
 	}

@@ -23,6 +23,8 @@ enum {
 	ST_USER_MAC, ST_CRED_STATUS, ST_CRED_MULTISIGN, ST_SAD_DEL,
 	ST_SAD_DEL_CRED, ST_SADH_COMMIT, ST_SADH_RELEASE, ST_SADH_LIST,
 	ST_RECOVER_COUNT, ST_RECOVER_HASHES,
+	/* redelivery */
+	ST_SADH_SIGNED,
 	ST_COUNT
 };
 
@@ -89,8 +91,9 @@ static const char *const sql_text[ST_COUNT] = {
 	    "WHERE id = ?1",
 	[ST_SAD_DEL] = "DELETE FROM sads WHERE hash = ?1",
 	[ST_SAD_DEL_CRED] = "DELETE FROM sads WHERE cred_id = ?1",
-	[ST_SADH_COMMIT] = "UPDATE sad_hashes SET used = 1, op = NULL "
-	    "WHERE sad_hash = ?1 AND op = ?2 AND used = 2",
+	[ST_SADH_COMMIT] = "UPDATE sad_hashes SET used = 1, op = NULL, "
+	    "sig = ?4, scheme = ?5 "
+	    "WHERE sad_hash = ?1 AND digest = ?2 AND op = ?3 AND used = 2",
 	[ST_SADH_RELEASE] = "UPDATE sad_hashes SET used = 0, op = NULL "
 	    "WHERE sad_hash = ?1 AND op = ?2 AND used = 2",
 	[ST_SADH_LIST] = "SELECT digest, used FROM sad_hashes WHERE sad_hash = ?1",
@@ -100,6 +103,9 @@ static const char *const sql_text[ST_COUNT] = {
 	    "(SELECT sad_hash FROM sad_hashes WHERE used = 2)",
 	[ST_RECOVER_HASHES] = "UPDATE sad_hashes SET used = 0, op = NULL "
 	    "WHERE used = 2",
+	[ST_SADH_SIGNED] = "SELECT sig, scheme FROM sad_hashes "
+	    "WHERE sad_hash = ?1 AND digest = ?2 AND used = 1 "
+	    "AND sig IS NOT NULL",
 };
 
 /* Version 1. Foreign keys cascade so that deleting a user, credential, token
@@ -169,6 +175,15 @@ static const char schema_v2[] =
 	"ALTER TABLE sad_hashes ADD COLUMN op INTEGER;"
 	"CREATE INDEX sads_cred ON sads(cred_id);"
 	"INSERT INTO schema_version (version) VALUES (2);";
+
+/* Version 3: the signature released for a digest, kept with the SAD so that
+ * a signer whose answer was lost on the way (inkan-sic or the network died
+ * after the commit) gets the same bytes again, never a second signature;
+ * scheme says how it was made (mechanism, hash, salt). Gone with the SAD. */
+static const char schema_v3[] =
+	"ALTER TABLE sad_hashes ADD COLUMN sig BLOB;"
+	"ALTER TABLE sad_hashes ADD COLUMN scheme INTEGER;"
+	"INSERT INTO schema_version (version) VALUES (3);";
 
 struct sam_store {
 	sqlite3 *db;
@@ -321,7 +336,9 @@ static int schema_upgrade(struct sam_store *st)
 		r = exec(st->db, schema_v1);
 	if (r == 0 && v < 2)
 		r = exec(st->db, schema_v2);
-	/* later versions: if (v < 3) apply v3 ... in this same transaction */
+	if (r == 0 && v < 3)
+		r = exec(st->db, schema_v3);
+	/* later versions: if (v < 4) apply v4 ... in this same transaction */
 	if (r == 0)
 		r = exec(st->db, "COMMIT");
 	if (r < 0)
@@ -924,9 +941,51 @@ static int hash_op(struct sam_store *st, int which, const uint8_t sad[32],
 }
 
 int sam_store_sad_hash_commit(struct sam_store *st, const uint8_t sad[32],
-    int64_t op, int *n)
+    const uint8_t *digest, size_t len, int64_t op, const uint8_t *sig,
+    size_t sig_len, int64_t scheme, int *n)
 {
-	return hash_op(st, ST_SADH_COMMIT, sad, op, n);
+	sqlite3_stmt *s = stmt(st, ST_SADH_COMMIT);
+	int r;
+
+	*n = 0;
+	if ((r = bind_blob(s, 1, sad, 32)) < 0 ||
+	    (r = bind_blob(s, 2, digest, len)) < 0 ||
+	    (r = bind_i64(s, 3, op)) < 0 ||
+	    (r = bind_blob(s, 4, sig, sig_len)) < 0 ||
+	    (r = bind_i64(s, 5, scheme)) < 0)
+		return r;
+	return run(st, s, n);
+}
+
+int sam_store_sad_hash_signed(struct sam_store *st, const uint8_t sad[32],
+    const uint8_t *digest, size_t len, int64_t scheme, uint8_t **sig,
+    size_t *sig_len)
+{
+	sqlite3_stmt *s = stmt(st, ST_SADH_SIGNED);
+	int rc, r;
+
+	*sig = NULL;
+	*sig_len = 0;
+	if ((r = bind_blob(s, 1, sad, 32)) < 0 ||
+	    (r = bind_blob(s, 2, digest, len)) < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		size_t l = (size_t)sqlite3_column_bytes(s, 0);
+		const void *p = sqlite3_column_blob(s, 0);
+
+		if (sqlite3_column_int64(s, 1) != scheme || l == 0 || p == NULL)
+			r = -ENOENT;  /* another algorithm: that is a new signature */
+		else if ((*sig = malloc(l)) == NULL)
+			r = -ENOMEM;
+		else {
+			memcpy(*sig, p, l);
+			*sig_len = l;
+		}
+	} else
+		r = rc == SQLITE_DONE ? -ENOENT : db_err(rc);
+	sqlite3_reset(s);
+	return r;
 }
 
 int sam_store_sad_hash_release(struct sam_store *st, const uint8_t sad[32],

@@ -15,8 +15,8 @@
 
 #include "sam.h"
 
-#define SAM_SCHEMA_VERSION 2
-#define SAM_SCHEMA_VERSION_STR "2"
+#define SAM_SCHEMA_VERSION 3
+#define SAM_SCHEMA_VERSION_STR "3"
 
 /* Credential status. A credential is usable only with a certificate and
  * status SAM_CRED_ENABLED. */
@@ -168,10 +168,17 @@ int sam_store_sad_hash_add(struct sam_store *st, const uint8_t sad[32],
  * -ENOENT if not authorised, already signed or reserved. */
 int sam_store_sad_hash_reserve(struct sam_store *st, const uint8_t sad[32],
     const uint8_t *digest, size_t len, int64_t op);
-/* Digests reserved by op: -> SIGNED (commit) or back to AUTHORISED
- * (release); *n = how many rows changed. */
+/* One digest reserved by op -> SIGNED, keeping the signature released for
+ * it (and how it was made) for redelivery; *n = rows changed (1). */
 int sam_store_sad_hash_commit(struct sam_store *st, const uint8_t sad[32],
-    int64_t op, int *n);
+    const uint8_t *digest, size_t len, int64_t op, const uint8_t *sig,
+    size_t sig_len, int64_t scheme, int *n);
+/* The signature kept for a SIGNED digest made with scheme: *sig malloc'd.
+ * -ENOENT if the digest is not signed or was signed another way. */
+int sam_store_sad_hash_signed(struct sam_store *st, const uint8_t sad[32],
+    const uint8_t *digest, size_t len, int64_t scheme, uint8_t **sig,
+    size_t *sig_len);
+/* Digests reserved by op back to AUTHORISED; *n = how many rows changed. */
 int sam_store_sad_hash_release(struct sam_store *st, const uint8_t sad[32],
     int64_t op, int *n);
 /* Every digest of a SAD with its state (enum sam_hash_state). */

@@ -164,6 +164,7 @@ static int setup(void **state)
 	f->core.sad_lifetime = 300;
 	f->core.token_lifetime = 3600;
 	f->core.multisign = 10;
+	f->core.redeliver = true;
 	f->core.lock_after = 5;
 	f->core.lock_seconds = 300;
 	f->core.kdf_ops = crypto_pwhash_OPSLIMIT_MIN;   /* fast tests */
@@ -322,6 +323,21 @@ static Inkan__Status sign(struct fx *f, struct signr *s,
 	struct sam_who who;
 	struct sam_sign_plan tmp;
 	return sam_sad_sign(&f->core, &s->req, plan ? plan : &tmp, &who);
+}
+
+/* What the SCM would have answered: one distinct value per digest. */
+static int commit(struct fx *f, const struct sam_sign_plan *p)
+{
+	ProtobufCBinaryData sigs[SAM_HASHES_MAX];
+	uint8_t buf[SAM_HASHES_MAX][8];
+
+	for (size_t i = 0; i < p->count; i++) {
+		memcpy(buf[i], "sig", 3);
+		memcpy(buf[i] + 3, p->digests[i].data, 5);
+		sigs[i].data = buf[i];
+		sigs[i].len = sizeof buf[i];
+	}
+	return sam_sad_commit(&f->core, p, sigs);
 }
 
 /* ---- login and tokens ---- */
@@ -1344,11 +1360,35 @@ static void test_reserve_commit(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(count_state(f, sad, SAM_HASH_RESERVED), 1);
 	/* signatures came back: committed, never again */
-	assert_int_equal(sam_sad_commit(&f->core, &p2), 0);
+	assert_int_equal(commit(f, &p2), 0);
 	assert_int_equal(count_state(f, sad, SAM_HASH_SIGNED), 1);
-	assert_int_equal(sam_sad_commit(&f->core, &p2), -ESTALE);
+	assert_int_equal(commit(f, &p2), -ESTALE);
+	/* the answer was lost: the same request gets the kept signature, and
+	 * nothing is signed or consumed */
+	assert_int_equal(sign(f, &s, &p1), INKAN__STATUS__OK);
+	assert_true(p1.redelivered);
+	assert_int_equal(p1.count, 1);
+	assert_int_equal(p1.sigs[0].len, 8);
+	assert_memory_equal(p1.sigs[0].data, "sig", 3);
+	assert_memory_equal(p1.sigs[0].data + 3, s.req.hashes[0].data, 5);
+	sam_sign_plan_clear(&p1);
+	assert_int_equal(remaining(f, sad), 2);
+	assert_int_equal(count_state(f, sad, SAM_HASH_SIGNED), 1);
+	/* ... but not for another algorithm: that would be a new signature */
+	s.req.sign_algo_oid = (char *)OID_ECDSA_SHA384;
+	assert_int_not_equal(sign(f, &s, NULL), INKAN__STATUS__OK);
+	s.req.sign_algo_oid = (char *)OID_ECDSA_SHA256;
+	/* ... nor mixed with a digest never signed */
+	sign_add(&s, 1, 32);
 	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__HASH_NOT_AUTHORIZED);
 	assert_int_equal(remaining(f, sad), 2);
+	assert_int_equal(count_state(f, sad, SAM_HASH_AUTHORISED), 2);
+	/* redeliver = no: a signed digest is refused outright */
+	f->core.redeliver = false;
+	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
+	sign_add(&s, 0, 32);
+	assert_int_equal(sign(f, &s, NULL), INKAN__STATUS__HASH_NOT_AUTHORIZED);
+	f->core.redeliver = true;
 
 	/* a crash between reserve and commit (digests 1 and 2): at the next
 	 * start the reservation goes back to the SAD */
@@ -1364,9 +1404,9 @@ static void test_reserve_commit(void **state)
 	assert_int_equal(remaining(f, sad), 2);
 	assert_int_equal(count_state(f, sad, SAM_HASH_SIGNED), 1);
 	/* the late commit of the interrupted operation finds nothing */
-	assert_int_equal(sam_sad_commit(&f->core, &p3), -ESTALE);
+	assert_int_equal(commit(f, &p3), -ESTALE);
 	assert_int_equal(sign(f, &s, &p3), INKAN__STATUS__OK);
-	assert_int_equal(sam_sad_commit(&f->core, &p3), 0);
+	assert_int_equal(commit(f, &p3), 0);
 	assert_int_equal(remaining(f, sad), 0);
 	assert_int_equal(sam_sad_recover(&f->core, &n), 0);
 	assert_int_equal(n, 0);
@@ -1399,7 +1439,7 @@ static void test_extend(void **state)
 	sign_init(&s, f->tok_alice, f->cred_a, sad, OID_ECDSA_SHA256);
 	sign_add(&s, 0, 32);
 	assert_int_equal(sign(f, &s, &p), INKAN__STATUS__OK);
-	assert_int_equal(sam_sad_commit(&f->core, &p), 0);
+	assert_int_equal(commit(f, &p), 0);
 
 	/* only the SAD's own signer, token and credential */
 	assert_int_equal(extend(f, f->tok_bob, f->cred_a, sad, nsad, &exp),
@@ -1425,7 +1465,7 @@ static void test_extend(void **state)
 	sign_add(&s, 1, 32);
 	sign_add(&s, 2, 32);
 	assert_int_equal(sign(f, &s, &p), INKAN__STATUS__OK);
-	assert_int_equal(sam_sad_commit(&f->core, &p), 0);
+	assert_int_equal(commit(f, &p), 0);
 	/* used up: nothing to extend */
 	assert_int_equal(extend(f, f->tok_alice, f->cred_a, nsad, nsad2, &exp),
 	    INKAN__STATUS__SAD_INVALID);

@@ -47,8 +47,11 @@ is "authorize three hashes" "$HTTP" 200
 SAD_A=$SAD
 sign_hash "$CRED" "$TOKEN" "$SAD" 1.2.840.10045.4.3.2 "" "$h1" "$h2"
 is "sign two of them" "$HTTP" 200
+sig1=$(jget '.signatures[0]')
 sign_hash "$CRED" "$TOKEN" "$SAD" 1.2.840.10045.4.3.2 "" "$h1"
-is "signing a hash twice is refused" "$HTTP" 400
+is "a signed hash again: the kept signature (a lost answer), byte for byte" "$HTTP/$(jget '.signatures[0]')" "200/$sig1"
+sign_hash "$CRED" "$TOKEN" "$SAD" 1.2.840.10045.4.3.2 "" "$(digest sha256 "not authorised")"
+is "a hash outside the SAD is refused" "$HTTP" 400
 csc v2 credentials/extendTransaction "{\"credentialID\":\"$CRED\",\"SAD\":\"$SAD_A\"}" "$TOKEN"
 is "extendTransaction: a fresh SAD for the unused hash" "$HTTP" 200
 SAD_X=$(jget '.SAD // empty')
@@ -145,6 +148,7 @@ sadid=$(printf '%s' "$SAD_A" | sha256sum | cut -c1-16)
 ok "sign ok: credential, serial and issuer, algorithm, every hash, SAD id" \
   has sign actor=signer:alice outcome=ok "cred=$CRED_A" hash_alg=sha256 "hashes=$(hx "$h1"),$(hx "$h2")" issuer=O=inkan n=2 "sad=$sadid" serial= sign_algo=1.2.840.10045.4.3.2 user=alice
 ok "sign failure with its reason" has sign actor=signer:alice outcome=fail reason=HASH_NOT_AUTHORIZED
+ok "sign.redeliver: the kept signature given again, with its hash" has sign.redeliver actor=signer:alice outcome=ok "cred=$CRED_A" "hashes=$(hx "$h1")" n=1 "sad=$sadid"
 ok "sad.extend: old and new SAD ids" has sad.extend actor=signer:alice outcome=ok "cred=$CRED_A" "old_sad=$sadid" "sad=$(printf '%s' "$SAD_X" | sha256sum | cut -c1-16)" user=alice
 ok "40 hashes in one sign record" has sign actor=signer:bob outcome=ok n=40
 ok "token.revoke" has token.revoke

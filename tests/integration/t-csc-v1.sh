@@ -87,8 +87,11 @@ is "authorize: 200" "$HTTP" 200
 v1_sign "$CRED" "$SAD" 1.2.840.10045.4.3.2 2.16.840.1.101.3.4.2.1 "$h"
 is "signHash: 200" "$HTTP" 200
 ok "signHash: verifies" verify_sig "$T_TMP/ec.pub" "$h" "$(jget '.signatures[0]')" ecdsa sha256
+sig=$(jget '.signatures[0]')
 v1_sign "$CRED" "$SAD" 1.2.840.10045.4.3.2 2.16.840.1.101.3.4.2.1 "$h"
-is "signHash: the SAD is spent" "$HTTP/$(jget .error)" "400/invalid_request"
+is "signHash: the SAD is spent; asked again, the same signature" "$HTTP/$(jget '.signatures[0]')" "200/$sig"
+v1_sign "$CRED" "$SAD" 1.2.840.10045.4.3.2 2.16.840.1.101.3.4.2.1 "$(digest sha256 v1-other)"
+is "signHash: the SAD is spent for any other hash" "$HTTP/$(jget .error)" "400/invalid_request"
 h2=$(digest sha384 v1-p384)
 otp_guard; next_otp; v1_authorize "$C2" "$PIN" "$OTP" "$h2"
 v1_sign "$C2" "$SAD" 1.2.840.10045.4.3.3 2.16.840.1.101.3.4.2.2 "$h2"

@@ -168,8 +168,9 @@ CT=$(jget .access_token)
 csc v2 signatures/signHash "{\"credentialID\":\"$CRED\",\"hashes\":[\"$D1\"],\"signAlgo\":\"1.2.840.10045.4.3.2\"}" "$CT"
 is "signHash with the credential token as Bearer, no SAD: 200" "$HTTP" 200
 ok "... and OpenSSL verifies it" verify_sig "$T_TMP/ec.pub" "$D1" "$(jget '.signatures[0]')" ecdsa sha256
+sig=$(jget '.signatures[0]')
 csc v2 signatures/signHash "{\"credentialID\":\"$CRED\",\"hashes\":[\"$D1\"],\"signAlgo\":\"1.2.840.10045.4.3.2\"}" "$CT"
-is "... once" "$HTTP" 400
+is "... once: asked again, the same signature" "$HTTP/$(jget '.signatures[0]')" "200/$sig"
 csc v2 signatures/signHash "{\"credentialID\":\"$CRED\",\"hashes\":[\"$(digest sha256 other)\"],\"signAlgo\":\"1.2.840.10045.4.3.2\"}" "$CT"
 is "the token signs nothing it was not given" "$HTTP" 400
 HTTP=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "token=$CT" "$URL/csc/v2/oauth2/revoke")

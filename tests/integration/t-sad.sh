@@ -40,15 +40,21 @@ is "... as an invalid SAD" "$(jget .error_description)" "Invalid SAD"
 sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$h1"
 is "the bound hash signs" "$HTTP" 200
 ok "OpenSSL verifies it" verify_sig "$T_TMP/a.pub" "$h1" "$(jget '.signatures[0]')" ecdsa sha256
+sig1=$(jget '.signatures[0]')
 sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$h1"
-is "(c) a second use of a SAD-bound hash is refused" "$HTTP" 400
+is "(c) a second use of a SAD-bound hash signs nothing: the first signature again (ECDSA is randomised)" "$HTTP/$(jget '.signatures[0]')" "200/$sig1"
 sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$h2" "$h2"
 is "the same hash twice in one request is refused" "$HTTP" 400
 sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$h2"
 is "the other bound hash signs once" "$HTTP" 200
 ok "OpenSSL verifies it" verify_sig "$T_TMP/a.pub" "$h2" "$(jget '.signatures[0]')" ecdsa sha256
+sig2=$(jget '.signatures[0]')
 sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$h2"
-is "a used-up SAD signs nothing more" "$HTTP" 400
+is "a used-up SAD signs nothing more: asked again, the first signature" "$HTTP/$(jget '.signatures[0]')" "200/$sig2"
+sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$h1" "$h2"
+is "... both at once, in the order asked" "$HTTP/$(jget '.signatures | join(",")')" "200/$sig1,$sig2"
+sign_hash "$CRED" "$TOKEN" "$SAD" $ECDSA256 "" "$(digest sha256 "never authorised")"
+is "a used-up SAD refuses any other hash" "$HTTP" 400
 
 # numSignatures must match the hashes and stay within multisign.
 next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "$h3"
