@@ -92,13 +92,20 @@ for a in "$@"; do [ "$a" = --quick ] || [ "$a" = --tap ] || args+=("$a"); done
 SIGNERS=$B_TMP/signers
 : >"$SIGNERS"
 mk_signer() {   # KEYTYPE INDEX -> one line in $B_TMP/s.KEYTYPE.INDEX
-  local kt=$1 i=$2 name pw pin secret cred
-  name="bench-$kt-$i"
-  pw="pw-$RANDOM$RANDOM$RANDOM-$i"
-  pin=$(printf '%06d' $(( (RANDOM * 32768 + RANDOM) % 1000000 )))
-  secret=$(inkan_add_signer "$name" "$pw" "$pin") && [ -n "$secret" ] || return 1
-  cred=$(inkan_add_credential "$name" "$kt") && [ -n "$cred" ] || return 1
-  echo "$kt $name $pw $pin $secret $cred" >"$B_TMP/s.$kt.$i"
+  local kt=$1 i=$2 name pw pin secret cred try
+  # a few tries: parallel `openssl x509 -CAcreateserial` runs share the test
+  # CA's serial file and now and then one of them fails
+  for try in 1 2 3; do
+    name="bench-$kt-$i-$try"
+    pw="pw-$RANDOM$RANDOM$RANDOM-$i"
+    pin=$(printf '%06d' $(( (RANDOM * 32768 + RANDOM) % 1000000 )))
+    secret=$(inkan_add_signer "$name" "$pw" "$pin") && [ -n "$secret" ] || continue
+    cred=$(inkan_add_credential "$name" "$kt") && [ -n "$cred" ] || continue
+    echo "$kt $name $pw $pin $secret $cred" >"$B_TMP/s.$kt.$i"
+    return 0
+  done
+  echo "signer $kt $i: inkanctl user add or credential create failed 3 times" >&2
+  return 1
 }
 t0=$(date +%s)
 total=0
@@ -114,7 +121,7 @@ while read -r kt n; do
     while :; do
       live=()
       for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && live+=("$p"); done
-      [ ${#live[@]} -lt 4 ] && break
+      [ ${#live[@]} -lt 6 ] && break
       sleep 0.05
     done
   done
@@ -132,7 +139,9 @@ fi
 JSON=${INKAN_BENCH_JSON:-$B_TMP/bench.json}
 PIDS="$(inkan_pid inkan-sic),$(inkan_pid inkan-sam),$(inkan_pid inkan-scm)"
 export INKAN_STATE INKAN_BENCH_PIDS=$PIDS     # for a --hook
-"$BENCH" "${QUICK[@]}" $([ "$TAP" = 1 ] && echo --tap) --url "$URL" "${CA[@]}" \
+TAPARG=()
+[ "$TAP" = 1 ] && TAPARG=(--tap)
+"$BENCH" "${QUICK[@]}" "${TAPARG[@]}" --url "$URL" "${CA[@]}" \
   --signers "$SIGNERS" --multisign "$MULTISIGN" --kdf "$KDF" --json "$JSON" \
   --pids "$PIDS" "${args[@]}"
 rc=$?
