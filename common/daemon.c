@@ -338,6 +338,13 @@ daemon_listen(const char *name, const char *path, mode_t mode)
 	return fd;
 }
 
+bool
+daemon_listen_activated(int fd)
+{
+	return fd >= SD_LISTEN_FDS_START &&
+	    fd < SD_LISTEN_FDS_START + (int)n_listen;
+}
+
 /* After init: a passed socket nobody claimed is closed, not kept. */
 static void
 listen_finish(void)

@@ -8,6 +8,7 @@
 #ifndef INKAN_DAEMON_H
 #define INKAN_DAEMON_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "sandbox.h"
@@ -55,6 +56,8 @@ int daemon_load_config_string(const struct daemon_desc *d, const char *text);
  * and handed to the daemon's user (daemon_chown_path). Call from init.
  * Returns the fd or -errno. */
 int daemon_listen(const char *name, const char *path, mode_t mode);
+/* fd came from systemd (its file mode and owner are the socket unit's). */
+bool daemon_listen_activated(int fd);
 
 /* Give a file created during init (a socket) to the user the daemon will
  * drop to (`user` in its section); no-op when none is configured. */

@@ -51,6 +51,7 @@ static const struct sandbox_rule rules[] = {
 	{ "read", SB_ANY, "audit trail: read files back for the auditor (verify, show)" },
 	{ "recvfrom", SB_ANY, "receive request frames and SCM replies" },
 	{ "recvmsg", SB_ANY, "receive frames (alternative libc path)" },
+	{ "restart_syscall", SB_ANY, "resume a sleep interrupted by SIGSTOP/SIGCONT (a debugger, a job stop)" },
 	{ "rt_sigreturn", SB_ANY, "return from the SIGTERM/SIGINT handler" },
 	{ "sendto", SB_ANY, "send reply frames and SCM requests; READY/WATCHDOG to the service manager" },
 	{ "setsockopt", SB_SOCKOPT_UNIX, "frame buffer sizes and timeouts of the SCM connection" },

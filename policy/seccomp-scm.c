@@ -33,6 +33,7 @@ static const struct sandbox_rule rules[] = {
 	{ "poll", SB_ANY, "the request loop" },
 	{ "read", SB_ANY, "SoftHSM reads token and object files" },
 	{ "recvfrom", SB_ANY, "receive request frames" },
+	{ "restart_syscall", SB_ANY, "resume a sleep interrupted by SIGSTOP/SIGCONT (a debugger, a job stop)" },
 	{ "rt_sigreturn", SB_ANY, "return from the SIGTERM/SIGINT handler" },
 	{ "sendto", SB_ANY, "send reply frames; READY/WATCHDOG/STOPPING to the service manager" },
 	{ "socket", SB_SOCKET_UNIX_FAIL, "SoftHSM syslog()s its errors: AF_UNIX fails (EPERM) rather than killing; other families kill" },

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <openssl/crypto.h>
 
 #include "daemon.h"
@@ -280,6 +281,27 @@ static int check_roles(struct sam_config *c)
 	return bad ? -EINVAL : 0;
 }
 
+/* The one uid other than root a role admits by uid alone: 1 and *uid, 0
+ * when there is none (root reaches any socket), -1 when several (they can
+ * share a socket only through a group). */
+static int role_user(const struct sam_role *r, uid_t *uid)
+{
+	uid_t first = 0;
+	int found = 0;
+
+	for (int i = 0; i < r->n_uids; i++) {
+		if (r->uids[i] == 0 || (found && r->uids[i] == first))
+			continue;
+		if (found)
+			return -1;
+		first = r->uids[i];
+		found = 1;
+	}
+	if (found && uid != NULL)
+		*uid = first;
+	return found;
+}
+
 static int config_done(void *a)
 {
 	struct sam_app *app = a;
@@ -314,6 +336,12 @@ static int config_done(void *a)
 				    "differ", roles[j]->key, r->key);
 				return -EINVAL;
 			}
+		if (!r->gid_set && role_user(r, NULL) < 0) {
+			log_err("[sam] %s_uid: several uids other than root "
+			    "reach %s_socket only through a group: set "
+			    "%s_group", r->key, r->key, r->key);
+			return -EINVAL;
+		}
 		if (r->n_uids || r->gid_set)
 			continue;
 		/* The auditor is never admitted by default: it must not
@@ -371,6 +399,8 @@ static int chown_db(const char *db)
 
 static int open_role(struct sam_role *r)
 {
+	uid_t uid = 0;
+
 	if (!r->socket)
 		return 0;
 	/* issue 6: socket activation by FileDescriptorName= (admin, so,
@@ -382,11 +412,26 @@ static int open_role(struct sam_role *r)
 		log_err("%s socket %s: %s", r->name, r->socket, strerror(-r->fd));
 		return r->fd;
 	}
+	if (daemon_listen_activated(r->fd))
+		return 0;       /* SocketUser/Group/Mode of the unit decide */
 	/* A role admitted by group can reach its socket through that group. */
 	if (r->gid_set && chown(r->socket, (uid_t)-1, r->gid) < 0) {
 		int e = -errno;
 		log_err("%s socket %s: chgrp %u: %s", r->name, r->socket,
 		    (unsigned)r->gid, strerror(errno));
+		return e;
+	}
+	/* A role admitted by one uid alone: the socket becomes that user's,
+	 * mode 0600, so nobody else gets past the file system (SO_PEERCRED
+	 * stays the second wall). */
+	if (!r->gid_set && role_user(r, &uid) == 1 &&
+	    (chown(r->socket, uid, (gid_t)-1) < 0 ||
+	    chmod(r->socket, 0600) < 0)) {
+		int e = -errno;
+		log_err("%s socket %s: cannot hand it to uid %u (%s): start "
+		    "inkan-sam as root (it drops to its user), or admit the "
+		    "role by %s_group", r->name, r->socket, (unsigned)uid,
+		    strerror(errno), r->key);
 		return e;
 	}
 	return 0;

@@ -40,6 +40,7 @@ done
 # daemon accepts (the service users need not exist here: numeric stand-ins).
 conf=$(mktemp /tmp/inkan-conf.XXXXXX)
 sed -e 's/= inkan-scm$/= 64101/; s/= inkan-sam$/= 64102/; s/= inkan-sic$/= 64103/' \
+  -e 's/= inkan-so$/= 64160/; s/= inkan-audit$/= 64170/' \
   "$units/inkan.conf" >"$conf"
 for d in scm sam sic; do
   if out=$(CREDENTIALS_DIRECTORY=/run/credentials/inkan-$d.service \

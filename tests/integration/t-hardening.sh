@@ -25,6 +25,19 @@ else
   T_N=$((T_N + 1)); echo "ok $T_N - # SKIP reading another non-dumpable process's fds needs root"
 fi
 
+# ---- stopped and continued (a debugger attach, a job stop) ------------------
+# A sleep interrupted by SIGSTOP resumes through restart_syscall: a policy
+# without it would kill the daemon at SIGCONT.
+for d in inkan-scm inkan-sam inkan-sic; do
+  pid=$(inkan_pid $d)
+  kill -STOP "$pid"; sleep 0.3; kill -CONT "$pid"; sleep 0.3
+  ok "$d survives SIGSTOP/SIGCONT under its seccomp policy" inkan_running "$pid"
+done
+ok "... and the whole set runs" inkan_alive
+csc v2 info '{}'
+is "... inkan-sic answers" "$HTTP" 200
+is "... inkan-sam answers inkanctl" "$(inkanctl user list >/dev/null 2>&1; echo $?)" 0
+
 # ---- root without `user` ---------------------------------------------------
 if inkan_is_root; then
   grep -v '^user *=' "$INKAN_STATE/inkan.conf" >"$T_TMP/nouser.conf"

@@ -75,6 +75,32 @@ ok "roles: ... at admission (logged)" grep -q "auditor socket: refused peer pid 
 out=$(as_aud "$(inkan_bin inkanctl)" --config "$INKAN_STATE/inkan.conf" user list 2>&1); rc=$?
 ok "roles: inkanctl run by the auditor cannot list users ($out)" test "$rc" -ne 0
 
+# Admission by one uid alone (auditor_uid, no group): the socket is that
+# user's, mode 0600 — the auditor reaches it with none of inkan's groups, and
+# another uid of the daemons' group does not get past the file system.
+is "roles: auditor_uid alone: auditor.sock is the auditor's, 0600" "$(stat -c '%u %a' "$S/auditor.sock")" "$INKAN_UID_AUD 600"
+chmod o+x "$S"    # as /run/inkan is (0755); the harness keeps sockets here
+out=$(setpriv --reuid="$INKAN_UID_AUD" --regid="$INKAN_UID_AUD" --clear-groups \
+  "$(inkan_bin inkanctl)" --config "$INKAN_STATE/inkan.conf" audit verify 2>&1); rc=$?
+is "roles: the auditor in none of inkan's groups verifies the trail ($(printf '%s' "$out" | head -1))" "$rc" 0
+conn_err() {  # conn_err SOCKET as the current user: the errno name of connect(), or "ok"
+  python3 -c 'import errno, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+try:
+    s.connect(sys.argv[1]); print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))' "$1"
+}
+is "roles: another uid of the daemons' group: refused by the file system" \
+  "$(setpriv --reuid=64199 --regid="$INKAN_GID" --clear-groups bash -c "$(declare -f conn_err); conn_err $S/auditor.sock")" EACCES
+# Several uids other than root, no group: they could only share the socket
+# through a group, so the SAM says so and does not start.
+sed "/^auditor_uid *=/d; /^\[sam\]/a auditor_uid = $INKAN_UID_AUD,64198" "$INKAN_STATE/inkan.conf" >"$T_TMP/uids.conf"
+out=$("$(inkan_bin inkan-sam)" --config "$T_TMP/uids.conf" --check-config 2>&1); rc=$?
+ok "roles: auditor_uid with two users and no group: refused ($(printf '%s' "$out" | grep -o 'several uids.*' | head -1))" \
+  test "$rc" -ne 0 -a -n "$(printf '%s' "$out" | grep 'set auditor_group')"
+chmod o-x "$S"
+
 # Admission by group: so_group = 64150 (the peer's supplementary or primary
 # group); the socket is opened to everyone so that only the SAM decides.
 sam_conf so_group 64150
