@@ -1,10 +1,10 @@
 /* admin.c — inkan-sam's answers to inkanctl on the role sockets: the
- * administrator (PEER_ADMIN: users, key generation with its CSR, certificate
- * import, listings) and the security officer (PEER_SO: unlock, disable /
+ * administrator (PEER_ADMIN: users and their registration, certificate
+ * import, listings; revocation and termination in lifecycle.c) and the security officer (PEER_SO: unlock, disable /
  * enable, per-credential multisign, lock state).
- * SECURITY: no message here can make a signer's key sign caller-chosen data:
- * the only signing request is the CSR, built here from the stored public key
- * and a validated CN, and checked after the SCM signed it. No message here
+ * SECURITY: no message here can make a signer's key sign caller-chosen data,
+ * nor generate a key (issue 7: only the signer instructs that, with both
+ * factors: lifecycle.c). No message here
  * issues a token or a SAD. Every row written here carries its HSM MAC, and
  * every row changed here is checked against its MAC first (rows.h). */
 #include <errno.h>
@@ -26,6 +26,30 @@
 #include "store.h"
 #include "x509.h"
 #include "audit.h"
+#include "lifecycle.h"
+
+/* The registration's subject, joined (x509.h); -EINVAL if a field is bad. */
+static int join_subject(const Inkan__Subject *sj, char out[SAM_SUBJECT_MAX + 1])
+{
+	const char *f[SAM_SUBJECT_FIELDS] = { sj->cn, sj->o, sj->ou, sj->c,
+	    sj->serial, sj->email };
+	size_t o = 0;
+
+	for (int i = 0; i < SAM_SUBJECT_FIELDS; i++) {
+		const char *v = f[i] ? f[i] : "";
+		size_t n = strlen(v);
+
+		if (memchr(v, SAM_SUBJECT_SEP, n) || n > SAM_SUBJECT_FIELD_MAX ||
+		    o + n + 1 > SAM_SUBJECT_MAX)
+			return -EINVAL;
+		if (i)
+			out[o++] = SAM_SUBJECT_SEP;
+		memcpy(out + o, v, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return sam_x509_subject_ok(out) ? 0 : -EINVAL;
+}
 
 Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
 {
@@ -37,7 +61,9 @@ Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
 	char pw_hash[SAM_PWHASH_MAX], pin_hash[SAM_PWHASH_MAX];
 	uint8_t *totp = NULL;
 	char *b32 = NULL, *b32_tmp = NULL, *uri = NULL;
+	char subject[SAM_SUBJECT_MAX + 1], gen[SAM_ID_CODE_GEN_LEN + 1] = "";
 	size_t b32_len = 0;
+	int64_t uid = 0;
 	Inkan__Status st = INKAN__STATUS__INVALID_REQUEST;
 	int r;
 
@@ -56,6 +82,22 @@ Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
 	}
 	if (req->pin.len < SAM_PIN_MIN_NEW || req->pin.len > SAM_PIN_MAX) {
 		srv_detail(c, "PIN: 4..64 bytes");
+		goto out;
+	}
+	if (req->subject && join_subject(req->subject, subject) < 0) {
+		srv_detail(c, "subject: CN 1..64 characters; O, OU likewise; C "
+		    "two capital letters; serialNumber printable ASCII; "
+		    "emailAddress with an @");
+		goto out;
+	}
+	if (!req->subject)
+		snprintf(subject, sizeof subject, "%s%c%c%c%c%c", req->username,
+		    SAM_SUBJECT_SEP, SAM_SUBJECT_SEP, SAM_SUBJECT_SEP,
+		    SAM_SUBJECT_SEP, SAM_SUBJECT_SEP);
+	if (req->has_id_code && !sam_x509_id_code_ok(req->id_code.data,
+	    req->id_code.len)) {
+		srv_detail(c, "identification code: 8..64 printable ASCII "
+		    "characters, no spaces");
 		goto out;
 	}
 	st = INKAN__STATUS__INTERNAL;
@@ -87,11 +129,18 @@ Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m)
 
 	sam_notes_begin(app);
 	st = sam_rows_user_add(core, req->username, pw_hash, pin_hash, totp,
-	    SAM_TOTP_SECRET_LEN, core->now(), NULL);
+	    SAM_TOTP_SECRET_LEN, core->now(), &uid);
+	/* issue 7: the registration (subject, one-time identification code) */
+	if (st == INKAN__STATUS__OK)
+		st = sam_lc_register(core, uid, req->username, subject,
+		    req->has_id_code ? &req->id_code : NULL,
+		    req->has_gen_id_code && req->gen_id_code, gen);
 	sam_notes_end(app, "user add", req->username);
 	if (st != INKAN__STATUS__OK)
 		goto out;
 	rep.username = req->username;
+	if (gen[0])
+		rep.id_code = gen;
 	rep.totp_secret_b32 = b32;
 	rep.otpauth_uri = uri;
 	audit_user_add(c, req->username, INKAN__STATUS__OK);   /* issue 5 */
@@ -102,6 +151,8 @@ out:
 		audit_user_add(c, req->username, st);           /* issue 5 */
 	sam_wipe_bin(&req->password);
 	sam_wipe_bin(&req->pin);
+	sam_wipe_bin(&req->id_code);
+	sodium_memzero(gen, sizeof gen);
 	if (b32_tmp) {
 		sodium_memzero(b32_tmp, b32_len);
 		free(b32_tmp);
@@ -257,129 +308,6 @@ out:
 	return st;
 }
 
-/* " (SCM: ...)" when the SCM refused or could not be reached. */
-static const char *scm_why(const struct sam_scm *scm)
-{
-	static char buf[96];
-	if (scm->last_status != INKAN__STATUS__OK)
-		snprintf(buf, sizeof buf, " (SCM answered %s)",
-		    sam_status_name(scm->last_status));
-	else if (scm->last_err < 0)
-		snprintf(buf, sizeof buf, " (SCM: %s)", strerror(-scm->last_err));
-	else
-		buf[0] = '\0';
-	return buf;
-}
-
-Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *m)
-{
-	struct sam_app *app = c->app;
-	struct sam_core *core = &app->core;
-	const Inkan__CredCreateReq *req = (const Inkan__CredCreateReq *)m;
-	Inkan__CredCreateRep rep = INKAN__CRED_CREATE_REP__INIT;
-	Inkan__KeygenRep *kg = NULL;
-	Inkan__SignCsrRep *cs = NULL;
-	struct sam_user *u = NULL;
-	uint8_t key_id[SAM_KEY_ID_LEN];
-	char id[SAM_CRED_ID_LEN + 1];
-	uint8_t *tmpl = NULL;
-	size_t tmpl_len = 0;
-	bool key_made = false;
-	const char *why = "";
-	Inkan__Status st;
-	int r;
-
-	if (!sam_auth_username_ok(req->username) ||
-	    !sam_algo_key_type_valid(req->key_type) ||
-	    !sam_x509_cn_ok(req->subject_cn)) {
-		srv_detail(c, "need a valid user name, key type and CN (1..64 characters)");
-		return INKAN__STATUS__INVALID_REQUEST;
-	}
-	if (!audit_ready())             /* issue 5: no key without its record */
-		return INKAN__STATUS__AUDIT_UNAVAILABLE;
-	if (!(u = sodium_malloc(sizeof *u)))
-		return INKAN__STATUS__INTERNAL;
-	r = sam_store_user_by_name(core->store, req->username, u);
-	if (r < 0) {
-		st = r == -ENOENT ? INKAN__STATUS__NOT_FOUND :
-		    INKAN__STATUS__INTERNAL;
-		goto out;
-	}
-
-	randombytes_buf(key_id, sizeof key_id);
-	hex_encode(key_id, sizeof key_id, id);
-
-	st = sam_req_keygen(&app->scm, key_id, req->key_type,
-	    app->cfg.key_backup, &kg);
-	if (st != INKAN__STATUS__OK) {
-		why = "keygen";
-		goto out;
-	}
-	key_made = true;
-	st = INKAN__STATUS__INTERNAL;
-	if (sam_x509_spki_check(kg->spki.data, kg->spki.len, req->key_type) < 0) {
-		why = "SCM returned a key of another type";
-		goto out;
-	}
-	if (sam_x509_csr_template(req->key_type, kg->spki.data, kg->spki.len,
-	    req->subject_cn, &tmpl, &tmpl_len) < 0) {
-		why = "CSR template";
-		goto out;
-	}
-	st = sam_req_sign_csr(&app->scm, key_id, tmpl, tmpl_len, &cs);
-	if (st != INKAN__STATUS__OK) {
-		why = "sign CSR";
-		goto out;
-	}
-	st = INKAN__STATUS__INTERNAL;
-	if (sam_x509_csr_check(cs->csr.data, cs->csr.len, kg->spki.data,
-	    kg->spki.len, req->subject_cn) < 0) {
-		why = "CSR from SCM does not verify";
-		goto out;
-	}
-	sam_notes_begin(app);
-	st = sam_rows_cred_add(core, u, id, req->key_type, key_id,
-	    kg->spki.data, kg->spki.len, core->now());
-	sam_notes_end(app, "credential create", u->name);
-	if (st != INKAN__STATUS__OK) {
-		why = "store";
-		goto out;
-	}
-	key_made = false;      /* recorded: the key now belongs to a credential */
-	rep.credential_id = id;
-	rep.csr = cs->csr;
-	audit_keygen(c, req->username, id, req->key_type, INKAN__STATUS__OK,
-	    NULL);                                              /* issue 5 */
-	st = audit_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
-	    INKAN__STATUS__OK;
-out:
-	if (st != INKAN__STATUS__OK)
-		audit_keygen(c, req->username, NULL, req->key_type, st, why);
-	if (key_made) {
-		bool gone = sam_req_destroy(&app->scm, key_id) ==
-		    INKAN__STATUS__OK;
-		audit_key_destroy(c, id, gone, "unused");       /* issue 5 */
-		if (!gone)
-			log_err("admin: could not destroy unused key %s", id);
-	}
-	if (st == INKAN__STATUS__OK)
-		log_info("admin: credential created user=%s cred=%s type=%d",
-		    req->username, id, (int)req->key_type);
-	else
-		log_warn("admin: credential create failed user=%s: %s%s%s%s",
-		    sam_auth_username_ok(req->username) ? req->username :
-		    "(malformed)", sam_status_name(st), *why ? " at " : "", why,
-		    scm_why(&app->scm));
-	OPENSSL_free(tmpl);
-	if (kg)
-		protobuf_c_message_free_unpacked(&kg->base, NULL);
-	if (cs)
-		protobuf_c_message_free_unpacked(&cs->base, NULL);
-	if (u)
-		sodium_free(u);
-	return st;
-}
-
 Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
@@ -389,8 +317,9 @@ Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *
 	struct sam_cert_info ci = { 0 };
 	struct sam_cred cred = { 0 }, upd;
 	uint8_t mac[SAM_MAC_LEN];
-	X509 *x = NULL;
-	char to[16];
+	X509 *x = NULL, *chain[SAM_CHAIN_MAX] = { NULL };
+	char to[16], why[160];
+	bool gone;
 	Inkan__Status st;
 
 	if (!audit_ready())     /* issue 5: no change without its record */
@@ -399,6 +328,11 @@ Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *
 		return INKAN__STATUS__NOT_FOUND;
 	if (sam_store_cred_get(store, req->credential_id, &cred) < 0)
 		return INKAN__STATUS__NOT_FOUND;
+	if (cred.status == SAM_CRED_DESTROYED) {        /* issue 7 */
+		srv_detail(c, "the credential's key was destroyed");
+		st = INKAN__STATUS__CREDENTIAL_REVOKED;
+		goto out;
+	}
 	st = INKAN__STATUS__INVALID_REQUEST;
 	if (req->certificate.len == 0 || req->certificate.len > SAM_CERT_MAX ||
 	    sam_x509_parse(req->certificate.data, req->certificate.len, &x) < 0) {
@@ -414,14 +348,22 @@ Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *
 		goto out;
 	}
 	for (size_t i = 0; i < req->n_chain; i++) {
-		X509 *cx = NULL;
 		if (req->chain[i].len == 0 || req->chain[i].len > SAM_CERT_MAX ||
-		    sam_x509_parse(req->chain[i].data, req->chain[i].len, &cx) < 0) {
+		    sam_x509_parse(req->chain[i].data, req->chain[i].len,
+		    &chain[i]) < 0) {
 			srv_detail(c, "chain[%zu]: DER, at most 16 KiB", i);
 			goto out;
 		}
-		X509_free(cx);
 	}
+	/* issue 7: valid now, meant for signatures, issued under a trust
+	 * anchor; only then can the key ever sign */
+	st = sam_lc_cert_check(x, chain, req->n_chain, app->core.now(), why,
+	    sizeof why);
+	if (st != INKAN__STATUS__OK) {
+		srv_detail(c, "%s", why);
+		goto out;
+	}
+	st = INKAN__STATUS__INVALID_REQUEST;
 	if (sam_x509_info(x, &ci) < 0) {
 		srv_detail(c, "certificate: unreadable names or validity");
 		goto out;
@@ -463,6 +405,11 @@ Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *
 	rep.valid_to = to;
 	audit_cert_import(c, cred.id, ci.serial_hex, ci.issuer_dn, ci.subject_dn,
 	    to, INKAN__STATUS__OK);                             /* issue 5 */
+	/* issue 7: a renewal is complete: the key it replaces is destroyed */
+	if (cred.replaces[0] && sam_lc_destroy(app, c, cred.replaces, "renewed",
+	    &gone) != INKAN__STATUS__OK)
+		log_err("admin: renewal of cred=%s: the old key %s could not be "
+		    "destroyed yet (revoke it)", cred.id, cred.replaces);
 	st = audit_reply(c, &rep.base) < 0 ? INKAN__STATUS__INTERNAL :
 	    INKAN__STATUS__OK;
 	goto out;
@@ -478,6 +425,8 @@ out:
 		log_warn("admin: certificate import failed cred=%s: %s",
 		    cred.id, sam_status_name(st));
 	X509_free(x);
+	for (size_t i = 0; i < SAM_CHAIN_MAX; i++)
+		X509_free(chain[i]);
 	sam_cert_info_clear(&ci);
 	sam_cred_clear(&cred);
 	return st;

@@ -33,6 +33,7 @@
 #include "scm_client.h"
 #include "store.h"
 #include "audit.h"
+#include "lifecycle.h"
 #include "audit_format.h"
 
 #define AUDIT_NOTES_MAX 64
@@ -420,6 +421,7 @@ static void round_hook(void *a)
 
 	if (S.pub == NULL && audit_is_open())
 		(void)ensure_key(app);
+	sam_lc_tick(app);       /* issue 7: expired certificates lose their keys */
 	audit_round(app);
 }
 

@@ -65,6 +65,13 @@ bool sam_auth_verify(const char *hash, const uint8_t *secret, size_t len)
 	return crypto_pwhash_str_verify(hash, (const char *)secret, len) == 0;
 }
 
+static unsigned totp_window = SAM_TOTP_WINDOW;
+
+void sam_auth_totp_window(unsigned steps)
+{
+	totp_window = steps;
+}
+
 bool sam_auth_totp(const uint8_t *secret, size_t secret_len, const char *otp,
     int64_t now, int64_t last_step, int64_t *step)
 {
@@ -77,7 +84,7 @@ bool sam_auth_totp(const uint8_t *secret, size_t secret_len, const char *otp,
 		if (otp[i] < '0' || otp[i] > '9')
 			return false;
 	r = oath_totp_validate3((const char *)secret, secret_len, (time_t)now,
-	    SAM_TOTP_STEP, 0, SAM_TOTP_WINDOW, &pos, &counter, otp);
+	    SAM_TOTP_STEP, 0, totp_window, &pos, &counter, otp);
 	if (r < 0)
 		return false;
 	/* replay: a step at or before the last accepted one is spent */
@@ -170,6 +177,14 @@ Inkan__Status sam_auth_login(struct sam_core *core, const char *username,
 	st = INKAN__STATUS__AUTH_FAILED;
 	if (!sam_auth_verify(u->pw_hash, password->data, password->len))
 		goto fail;
+	/* issue 7: a terminated signer logs in no more (the flag is in the
+	 * registration row, which the termination MACed). */
+	{
+		struct sam_reg g;
+		if (sam_store_reg_get(core->store, u->id, &g) == 0 &&
+		    g.terminated)
+			goto fail;
+	}
 
 	(void)sam_auth_purge(core);
 	r = sam_store_token_add(core->store, th, u->id, expires, now,

@@ -26,6 +26,9 @@ bool sam_auth_verify(const char *hash, const uint8_t *secret, size_t len);
 
 /* TOTP check: true if otp (6 digits) matches a step within +-1 of now AND
  * that step is strictly after last_step; *step is the matched step. */
+/* Steps accepted either side of now ([sam] totp_window; default
+ * SAM_TOTP_WINDOW = 1, i.e. +-30 s of clock skew). */
+void sam_auth_totp_window(unsigned steps);
 bool sam_auth_totp(const uint8_t *secret, size_t secret_len, const char *otp,
     int64_t now, int64_t last_step, int64_t *step);
 

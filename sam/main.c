@@ -33,6 +33,7 @@
 #include "log.h"
 #include "util.h"
 #include "sam.h"
+#include "lifecycle.h"
 #include "auth.h"
 #include "sad.h"
 #include "oauth.h"
@@ -176,6 +177,17 @@ static int config_key(void *a, const char *key, const char *value)
 		if ((r = cfg_uint(value, 0, SAM_LOCK_SECONDS_MAX, &v)) < 0)
 			return r;
 		c->lock_seconds = (unsigned)v;
+	} else if (!strcmp(key, "totp_window")) {
+		if ((r = cfg_uint(value, 1, 10, &v)) < 0)
+			return r;
+		sam_auth_totp_window((unsigned)v);
+	} else if (!strcmp(key, "trust_anchors")) {    /* issue 7 */
+		free(c->trust_anchors);
+		c->trust_anchors = cfg_strdup(value);
+	} else if (!strcmp(key, "expiry_check")) {
+		if ((r = cfg_uint(value, 60, 86400, &v)) < 0)
+			return r;
+		c->expiry_check = (unsigned)v;
 	} else if (!strcmp(key, "redeliver")) {
 		if ((r = cfg_bool(value, &b)) < 0)
 			return r;
@@ -467,6 +479,20 @@ static int init(void *a)
 		log_err("crypto libraries: %s", strerror(-r));
 		return r;
 	}
+	/* issue 7: the CAs a signer certificate must chain to */
+	if (app->cfg.trust_anchors) {
+		r = sam_lc_load_anchors(app->cfg.trust_anchors);
+		if (r < 0) {
+			log_err("[sam] trust_anchors %s: %s", app->cfg.trust_anchors,
+			    r == -EINVAL ? "no PEM certificate in it" :
+			    strerror(-r));
+			return r;
+		}
+		log_info("trust anchors: %d CA certificates from %s", r,
+		    app->cfg.trust_anchors);
+	} else
+		log_warn("no [sam] trust_anchors: certificate import is refused "
+		    "until it is set");
 	if ((r = sam_store_open(app->cfg.database, &core->store)) < 0) {
 		log_err("database %s: %s", app->cfg.database, strerror(-r));
 		return r;
@@ -528,6 +554,9 @@ static const struct srv_handler handlers[] = {
 	/* issue 3 */
 	{ INKAN__MSG_TYPE__SIGNER_EXTEND_REQ, PEER_SIC,
 	  &inkan__extend_req__descriptor, sam_answer_extend },
+	/* issue 7: the signer instructs key generation */
+	{ INKAN__MSG_TYPE__SIGNER_CRED_CREATE_REQ, PEER_SIC,
+	  &inkan__cred_create_req__descriptor, sam_answer_signer_cred_create },
 	/* issue 4: OAuth2 (sam/oauth.c) */
 	{ INKAN__MSG_TYPE__SIGNER_OAUTH_PREPARE_REQ, PEER_SIC,
 	  &inkan__oauth_prepare_req__descriptor, sam_answer_oauth_prepare },
@@ -540,8 +569,14 @@ static const struct srv_handler handlers[] = {
 	  &inkan__user_add_req__descriptor, sam_answer_user_add },
 	{ INKAN__MSG_TYPE__ADMIN_USER_LIST_REQ, PEER_ADMIN | PEER_SO,
 	  &inkan__user_list_req__descriptor, sam_answer_user_list },
-	{ INKAN__MSG_TYPE__ADMIN_CRED_CREATE_REQ, PEER_ADMIN,
-	  &inkan__cred_create_req__descriptor, sam_answer_cred_create },
+	/* issue 7: no key generation here (SIGNER_CRED_CREATE is the
+	 * signer's); registration codes, revocation, termination */
+	{ INKAN__MSG_TYPE__ADMIN_USER_IDCODE_REQ, PEER_ADMIN,
+	  &inkan__user_id_code_req__descriptor, sam_answer_user_idcode },
+	{ INKAN__MSG_TYPE__ADMIN_CRED_REVOKE_REQ, PEER_ADMIN,
+	  &inkan__cred_revoke_req__descriptor, sam_answer_cred_revoke },
+	{ INKAN__MSG_TYPE__ADMIN_USER_TERMINATE_REQ, PEER_ADMIN,
+	  &inkan__user_terminate_req__descriptor, sam_answer_user_terminate },
 	{ INKAN__MSG_TYPE__ADMIN_CRED_IMPORT_REQ, PEER_ADMIN,
 	  &inkan__cred_import_req__descriptor, sam_answer_cred_import },
 	{ INKAN__MSG_TYPE__ADMIN_CRED_LIST_REQ, PEER_ADMIN | PEER_SO,

@@ -81,6 +81,23 @@ void sam_row_cred(const struct sam_cred *c, uint8_t out[32])
 	put_i64(&h, c->not_after);
 	put_i64(&h, c->status);
 	put_i64(&h, c->multisign);
+	if (c->replaces[0] != '\0') {      /* schema 4: a renewal's link */
+		put_str(&h, "replaces");
+		put_str(&h, c->replaces);
+	}
+	crypto_hash_sha256_final(&h, out);
+}
+
+void sam_row_reg(int64_t user_id, const struct sam_reg *g, uint8_t out[32])
+{
+	crypto_hash_sha256_state h;
+
+	tag(&h, "registration");
+	put_i64(&h, user_id);
+	put_str(&h, g->subject);
+	put_str(&h, g->idcode_hash);
+	put_i64(&h, g->idcode_used);
+	put_i64(&h, g->terminated);
 	crypto_hash_sha256_final(&h, out);
 }
 
@@ -321,7 +338,7 @@ out:
 Inkan__Status sam_rows_cred_add(struct sam_core *core,
     const struct sam_user *owner, const char *id, int key_type,
     const uint8_t *key_id, const uint8_t *spki, size_t spki_len,
-    int64_t created)
+    int64_t created, const char *replaces)
 {
 	struct sam_cred c;
 	struct sam_macb b;
@@ -338,6 +355,8 @@ Inkan__Status sam_rows_cred_add(struct sam_core *core,
 	c.spki = (uint8_t *)spki;
 	c.spki_len = spki_len;
 	c.status = SAM_CRED_PENDING;
+	if (replaces)
+		snprintf(c.replaces, sizeof c.replaces, "%s", replaces);
 	sam_row_user(owner, du);
 	sam_row_cred(&c, dc);
 	sam_rows_what_user(owner->id, owner->name, what);
@@ -348,7 +367,7 @@ Inkan__Status sam_rows_cred_add(struct sam_core *core,
 	if (st != INKAN__STATUS__OK)
 		return st;
 	r = sam_store_cred_add(core->store, id, owner->id, key_type, key_id,
-	    spki, spki_len, created, b.out[slot]);
+	    spki, spki_len, created, c.replaces, b.out[slot]);
 	if (r == -EEXIST)
 		return INKAN__STATUS__EXISTS;
 	return r < 0 ? INKAN__STATUS__INTERNAL : INKAN__STATUS__OK;
@@ -374,4 +393,44 @@ Inkan__Status sam_rows_cred_remac(struct sam_core *core,
 	if (st == INKAN__STATUS__OK)
 		memcpy(mac_out, b.out[slot], SAM_MAC_LEN);
 	return st;
+}
+
+Inkan__Status sam_rows_reg_check(struct sam_core *core, int64_t user_id,
+    const char *name, struct sam_reg *g)
+{
+	struct sam_macb b;
+	uint8_t d[32];
+	char what[80];
+	int r = sam_store_reg_get(core->store, user_id, g);
+
+	if (r == -ENOENT)
+		return INKAN__STATUS__NOT_FOUND;
+	if (r < 0)
+		return INKAN__STATUS__INTERNAL;
+	sam_row_reg(user_id, g, d);
+	snprintf(what, sizeof what, "registration of user %lld (%.40s)",
+	    (long long)user_id, name);
+	sam_macb_init(&b);
+	sam_macb_check(&b, d, g->has_mac ? g->mac : NULL, what);
+	return sam_macb_run(core, &b);
+}
+
+Inkan__Status sam_rows_reg_write(struct sam_core *core, int64_t user_id,
+    struct sam_reg *g)
+{
+	struct sam_macb b;
+	uint8_t d[32];
+	Inkan__Status st;
+	int slot;
+
+	sam_row_reg(user_id, g, d);
+	sam_macb_init(&b);
+	slot = sam_macb_new(&b, d);
+	st = sam_macb_run(core, &b);
+	if (st != INKAN__STATUS__OK)
+		return st;
+	memcpy(g->mac, b.out[slot], 32);
+	g->has_mac = true;
+	return sam_store_reg_set(core->store, user_id, g) < 0 ?
+	    INKAN__STATUS__INTERNAL : INKAN__STATUS__OK;
 }

@@ -42,6 +42,7 @@ Inkan__Status sam_macb_run(struct sam_core *core, struct sam_macb *b);
 /* Row digests (domain-separated, length-prefixed fields). */
 void sam_row_user(const struct sam_user *u, uint8_t out[32]);
 void sam_row_cred(const struct sam_cred *c, uint8_t out[32]);
+void sam_row_reg(int64_t user_id, const struct sam_reg *g, uint8_t out[32]);
 void sam_row_token(const uint8_t token_hash[32], int64_t user_id,
     int64_t expires, uint8_t out[32]);
 /* A SAD row with the set of its digests (order does not matter). */
@@ -71,7 +72,15 @@ Inkan__Status sam_rows_user_add(struct sam_core *core, const char *name,
 Inkan__Status sam_rows_cred_add(struct sam_core *core,
     const struct sam_user *owner, const char *id, int key_type,
     const uint8_t *key_id, const uint8_t *spki, size_t spki_len,
-    int64_t created);
+    int64_t created, const char *replaces);
+
+/* Registration rows (issue 7). check: reads and verifies its MAC (OK,
+ * NOT_FOUND, INTEGRITY, ...); write: MACs g and stores it (inside the
+ * caller's transaction when there is one). */
+Inkan__Status sam_rows_reg_check(struct sam_core *core, int64_t user_id,
+    const char *name, struct sam_reg *g);
+Inkan__Status sam_rows_reg_write(struct sam_core *core, int64_t user_id,
+    struct sam_reg *g);
 
 /* For an update of a credential row: checks old's MAC and makes the MAC of
  * upd (old with the changed fields) in one round trip; mac_out is what the

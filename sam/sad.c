@@ -81,6 +81,10 @@ Inkan__Status sam_sad_cred(struct sam_core *core, int64_t user_id,
 	}
 	if (!usable)
 		return INKAN__STATUS__OK;
+	if (c->status == SAM_CRED_DESTROYED) {      /* issue 7 */
+		sam_cred_clear(c);
+		return INKAN__STATUS__CREDENTIAL_REVOKED;
+	}
 	if (!c->cert || c->status != SAM_CRED_ENABLED) {
 		sam_cred_clear(c);
 		return INKAN__STATUS__CREDENTIAL_DISABLED;

@@ -35,6 +35,7 @@
 #define SAM_TOTP_STEP 30
 #define SAM_TOTP_WINDOW 1
 #define SAM_PWHASH_MAX 128          /* crypto_pwhash_STRBYTES */
+#define SAM_SUBJECT_MAX 1024        /* a registration subject, joined (x509.h) */
 #define SAM_SAD_PURGE_GRACE 3600    /* keep expired SADs this long: SAD_EXPIRED, not SAD_INVALID */
 #define SAM_LOCK_AFTER 5            /* consecutive PIN/OTP failures before a lock */
 #define SAM_LOCK_SECONDS 300
@@ -111,6 +112,8 @@ struct sam_config {
 	bool key_backup;
 	bool kdf_moderate;
 	bool redeliver;
+	char *trust_anchors;                /* issue 7: PEM CA certificates */
+	unsigned expiry_check;              /* s between expiry sweeps */
 	/* test only (test_fault = WHERE:SECONDS): hold a sign request at one
 	 * point so that a test can kill a process there; off by default */
 	unsigned fault_after_reserve, fault_after_scm;
@@ -145,7 +148,6 @@ Inkan__Status sam_answer_extend(struct srv_ctx *c, const ProtobufCMessage *m);
 /* admin.c — requests from inkanctl (PEER_ADMIN) */
 Inkan__Status sam_answer_user_add(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_user_list(struct srv_ctx *c, const ProtobufCMessage *m);
-Inkan__Status sam_answer_cred_create(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_cred_import(struct srv_ctx *c, const ProtobufCMessage *m);
 Inkan__Status sam_answer_cred_list(struct srv_ctx *c, const ProtobufCMessage *m);
 /* admin.c — security officer (PEER_SO) and shared lookups */

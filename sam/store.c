@@ -25,6 +25,8 @@ enum {
 	ST_RECOVER_COUNT, ST_RECOVER_HASHES,
 	/* redelivery */
 	ST_SADH_SIGNED,
+	/* issue 7: lifecycle */
+	ST_REG_SET, ST_REG_GET, ST_TOKEN_DEL_USER, ST_CRED_EXPIRED,
 	ST_COUNT
 };
 
@@ -32,8 +34,8 @@ enum {
 	"failures, locked_until, created, mac"
 #define CRED_COLS "c.id, c.user_id, c.key_type, c.key_id, c.spki, c.cert, " \
 	"c.subject_dn, c.issuer_dn, c.serial_hex, c.not_before, c.not_after, " \
-	"c.status, c.multisign, c.mac"
-#define CRED_NCOLS 14
+	"c.status, c.multisign, c.mac, c.replaces"
+#define CRED_NCOLS 15
 
 static const char *const sql_text[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -50,7 +52,8 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_USER_LIST] = "SELECT u.name, (SELECT count(*) FROM credentials c "
 	    "WHERE c.user_id = u.id), u.created FROM users u ORDER BY u.name",
 	[ST_CRED_ADD] = "INSERT INTO credentials (id, user_id, key_type, key_id, "
-	    "spki, status, created, mac) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+	    "spki, status, created, mac, replaces) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)",
 	[ST_CRED_GET] = "SELECT " CRED_COLS " FROM credentials c WHERE c.id = ?1",
 	[ST_CRED_CERT] = "UPDATE credentials SET cert = ?2, subject_dn = ?3, "
 	    "issuer_dn = ?4, serial_hex = ?5, not_before = ?6, not_after = ?7, "
@@ -103,6 +106,14 @@ static const char *const sql_text[ST_COUNT] = {
 	    "(SELECT sad_hash FROM sad_hashes WHERE used = 2)",
 	[ST_RECOVER_HASHES] = "UPDATE sad_hashes SET used = 0, op = NULL "
 	    "WHERE used = 2",
+	[ST_REG_SET] = "INSERT OR REPLACE INTO registrations (user_id, subject, "
+	    "idcode_hash, idcode_used, terminated, mac) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_REG_GET] = "SELECT subject, idcode_hash, idcode_used, terminated, mac "
+	    "FROM registrations WHERE user_id = ?1",
+	[ST_TOKEN_DEL_USER] = "DELETE FROM tokens WHERE user_id = ?1",
+	[ST_CRED_EXPIRED] = "SELECT id FROM credentials WHERE status IN (1, 2) "
+	    "AND cert IS NOT NULL AND not_after < ?1 ORDER BY id",
 	[ST_SADH_SIGNED] = "SELECT sig, scheme FROM sad_hashes "
 	    "WHERE sad_hash = ?1 AND digest = ?2 AND used = 1 "
 	    "AND sig IS NOT NULL",
@@ -184,6 +195,21 @@ static const char schema_v3[] =
 	"ALTER TABLE sad_hashes ADD COLUMN sig BLOB;"
 	"ALTER TABLE sad_hashes ADD COLUMN scheme INTEGER;"
 	"INSERT INTO schema_version (version) VALUES (3);";
+
+/* Version 4 (issue 7): the registration of a signer (the certificate
+ * subject the operator verified, the CA's one-time identification code,
+ * hashed, and termination), MACed like the user row; the credential a
+ * renewal replaces (destroyed when the new certificate is registered). */
+static const char schema_v4[] =
+	"CREATE TABLE registrations ("
+	" user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	" subject TEXT NOT NULL,"
+	" idcode_hash TEXT,"
+	" idcode_used INTEGER NOT NULL DEFAULT 0,"
+	" terminated INTEGER NOT NULL DEFAULT 0,"
+	" mac BLOB);"
+	"ALTER TABLE credentials ADD COLUMN replaces TEXT;"
+	"INSERT INTO schema_version (version) VALUES (4);";
 
 struct sam_store {
 	sqlite3 *db;
@@ -338,7 +364,9 @@ static int schema_upgrade(struct sam_store *st)
 		r = exec(st->db, schema_v2);
 	if (r == 0 && v < 3)
 		r = exec(st->db, schema_v3);
-	/* later versions: if (v < 4) apply v4 ... in this same transaction */
+	if (r == 0 && v < 4)
+		r = exec(st->db, schema_v4);
+	/* later versions: if (v < 5) apply v5 ... in this same transaction */
 	if (r == 0)
 		r = exec(st->db, "COMMIT");
 	if (r < 0)
@@ -574,7 +602,7 @@ void sam_cred_clear(struct sam_cred *c)
 
 int sam_store_cred_add(struct sam_store *st, const char *id, int64_t user_id,
     int key_type, const uint8_t *key_id, const uint8_t *spki, size_t spki_len,
-    int64_t created, const uint8_t mac[32])
+    int64_t created, const char *replaces, const uint8_t mac[32])
 {
 	sqlite3_stmt *s = stmt(st, ST_CRED_ADD);
 	int r;
@@ -583,9 +611,78 @@ int sam_store_cred_add(struct sam_store *st, const char *id, int64_t user_id,
 	    (r = bind_blob(s, 4, key_id, SAM_KEY_ID_LEN)) < 0 ||
 	    (r = bind_blob(s, 5, spki, spki_len)) < 0 ||
 	    (r = bind_i64(s, 6, created)) < 0 ||
-	    (r = bind_blob(s, 7, mac, 32)) < 0)
+	    (r = bind_blob(s, 7, mac, 32)) < 0 ||
+	    (r = bind_text(s, 8, replaces && *replaces ? replaces : NULL)) < 0)
 		return r;
 	return run(st, s, NULL);
+}
+
+/* ---- registrations (issue 7) ---- */
+
+int sam_store_reg_set(struct sam_store *st, int64_t user_id,
+    const struct sam_reg *g)
+{
+	sqlite3_stmt *s = stmt(st, ST_REG_SET);
+	int r;
+	if ((r = bind_i64(s, 1, user_id)) < 0 ||
+	    (r = bind_text(s, 2, g->subject)) < 0 ||
+	    (r = bind_text(s, 3, g->idcode_hash[0] ? g->idcode_hash : NULL)) < 0 ||
+	    (r = bind_i64(s, 4, g->idcode_used)) < 0 ||
+	    (r = bind_i64(s, 5, g->terminated)) < 0 ||
+	    (r = bind_blob(s, 6, g->mac, 32)) < 0)
+		return r;
+	return run(st, s, NULL);
+}
+
+int sam_store_reg_get(struct sam_store *st, int64_t user_id,
+    struct sam_reg *g)
+{
+	sqlite3_stmt *s = stmt(st, ST_REG_GET);
+	int rc, r;
+
+	memset(g, 0, sizeof *g);
+	if ((r = bind_i64(s, 1, user_id)) < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		r = copy_text(s, 0, g->subject, sizeof g->subject);
+		if (!r && sqlite3_column_type(s, 1) != SQLITE_NULL)
+			r = copy_text(s, 1, g->idcode_hash,
+			    sizeof g->idcode_hash);
+		g->idcode_used = sqlite3_column_int64(s, 2);
+		g->terminated = sqlite3_column_int64(s, 3);
+		g->has_mac = sqlite3_column_bytes(s, 4) == 32;
+		if (g->has_mac)
+			memcpy(g->mac, sqlite3_column_blob(s, 4), 32);
+	} else
+		r = rc == SQLITE_DONE ? -ENOENT : db_err(rc);
+	sqlite3_reset(s);
+	return r;
+}
+
+int sam_store_token_del_user(struct sam_store *st, int64_t user_id)
+{
+	sqlite3_stmt *s = stmt(st, ST_TOKEN_DEL_USER);
+	int r = bind_i64(s, 1, user_id);
+	return r < 0 ? r : run(st, s, NULL);
+}
+
+int sam_store_cred_expired(struct sam_store *st, int64_t now,
+    int (*cb)(void *arg, const char *id), void *arg)
+{
+	sqlite3_stmt *s = stmt(st, ST_CRED_EXPIRED);
+	int rc, r = bind_i64(s, 1, now);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = cb(arg, (const char *)sqlite3_column_text(s, 0));
+		if (r < 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : db_err(rc);
 }
 
 /* Columns of CRED_COLS starting at 0. */
@@ -627,6 +724,8 @@ static int cred_row(sqlite3_stmt *s, struct sam_cred *c)
 	c->has_mac = sqlite3_column_bytes(s, 13) == 32;
 	if (c->has_mac)
 		memcpy(c->mac, sqlite3_column_blob(s, 13), 32);
+	if (!r && sqlite3_column_type(s, 14) != SQLITE_NULL)
+		r = copy_text(s, 14, c->replaces, sizeof c->replaces);
 	if (r < 0)
 		sam_cred_clear(c);
 	return r;

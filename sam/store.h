@@ -15,8 +15,8 @@
 
 #include "sam.h"
 
-#define SAM_SCHEMA_VERSION 3
-#define SAM_SCHEMA_VERSION_STR "3"
+#define SAM_SCHEMA_VERSION 4
+#define SAM_SCHEMA_VERSION_STR "4"
 
 /* Credential status. A credential is usable only with a certificate and
  * status SAM_CRED_ENABLED. */
@@ -24,6 +24,20 @@ enum sam_cred_status {
 	SAM_CRED_PENDING = 0,      /* key generated, no certificate yet */
 	SAM_CRED_ENABLED = 1,
 	SAM_CRED_DISABLED = 2,
+	SAM_CRED_DESTROYED = 3,    /* key destroyed: revoked, renewed, expired,
+				    * signer terminated; never usable again */
+};
+
+/* A signer's registration (issue 7): the certificate subject as the
+ * operator verified it (SAM_SUBJECT_* fields joined by US, 0x1f), the
+ * one-time identification code's Argon2id hash, termination. */
+struct sam_reg {
+	char subject[SAM_SUBJECT_MAX + 1];
+	char idcode_hash[SAM_PWHASH_MAX];  /* "" = none */
+	int64_t idcode_used;               /* 1: used (or none to use) */
+	int64_t terminated;
+	uint8_t mac[32];
+	bool has_mac;
 };
 
 /* Holds the TOTP secret: allocate with sodium_malloc, free with sodium_free. */
@@ -57,6 +71,7 @@ struct sam_cred {
 	unsigned multisign;                /* 0 = the service's multisign */
 	uint8_t mac[32];                   /* row MAC (rows.h) */
 	bool has_mac;
+	char replaces[SAM_CRED_ID_LEN + 1];  /* renewal of: "" = none */
 };
 /* Frees the allocated members (the struct itself is the caller's). */
 void sam_cred_clear(struct sam_cred *c);
@@ -118,7 +133,18 @@ int sam_store_user_list(struct sam_store *st,
 /* credentials */
 int sam_store_cred_add(struct sam_store *st, const char *id, int64_t user_id,
     int key_type, const uint8_t *key_id, const uint8_t *spki, size_t spki_len,
-    int64_t created, const uint8_t mac[32]);                   /* -EEXIST */
+    int64_t created, const char *replaces, const uint8_t mac[32]); /* -EEXIST */
+/* Credentials with a certificate past not_after < now that still have a
+ * key (enabled or disabled). */
+int sam_store_cred_expired(struct sam_store *st, int64_t now,
+    int (*cb)(void *arg, const char *id), void *arg);
+/* Registration row (issue 7): insert or replace; -ENOENT when none. */
+int sam_store_reg_set(struct sam_store *st, int64_t user_id,
+    const struct sam_reg *g);
+int sam_store_reg_get(struct sam_store *st, int64_t user_id,
+    struct sam_reg *g);
+/* Every access token of a user (and, by the schema, their SADs). */
+int sam_store_token_del_user(struct sam_store *st, int64_t user_id);
 int sam_store_cred_get(struct sam_store *st, const char *id,
     struct sam_cred *c);                                       /* -ENOENT */
 /* Certificate, its fields, the status it leaves the credential in, and the

@@ -102,7 +102,7 @@ static int setup(void **state)
 		sprintf(f->cred + 2 * i, "%02x", kid[i]);
 	assert_int_equal(sam_store_user_by_id(f->core.store, uid, u), 0);
 	assert_int_equal(sam_rows_cred_add(&f->core, u, f->cred,
-	    INKAN__KEY_TYPE__KEY_EC_P256, kid, spki, sizeof spki, fake_now),
+	    INKAN__KEY_TYPE__KEY_EC_P256, kid, spki, sizeof spki, fake_now, NULL),
 	    INKAN__STATUS__OK);
 	sodium_free(u);
 	assert_int_equal(sam_store_cred_get(f->core.store, f->cred, &c), 0);

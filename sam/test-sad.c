@@ -124,7 +124,7 @@ static void add_cred(struct fx *f, int64_t uid, int kt, char *id_out,
 		sprintf(id_out + 2 * i, "%02x", kid[i]);
 	assert_int_equal(sam_store_user_by_id(f->core.store, uid, u), 0);
 	assert_int_equal(sam_rows_cred_add(&f->core, u, id_out, kt, kid,
-	    spki, sizeof spki, fake_now), INKAN__STATUS__OK);
+	    spki, sizeof spki, fake_now, NULL), INKAN__STATUS__OK);
 	sodium_free(u);
 	if (cert)
 		cred_change(f, id_out, SAM_CRED_ENABLED, 0, nb, na, 1);
@@ -1090,11 +1090,23 @@ static void test_x509(void **state)
 	cn65[64] = 0;
 	assert_true(sam_x509_cn_ok(cn65));
 	assert_true(sam_x509_cn_ok("Ōtani Shōhei"));
+	/* issue 7: the registration's subject, joined; the code */
+	static const char alice[] = "Alice\x1finkan test\x1f\x1fJP\x1fID-42\x1f";
+	static const char bob[] = "Bob\x1finkan test\x1f\x1fJP\x1fID-42\x1f";
+	static const uint8_t code[] = "K7QM-4XRT-ABCD-2345";
+	assert_true(sam_x509_subject_ok(alice));
+	assert_false(sam_x509_subject_ok("Alice"));             /* not joined */
+	assert_false(sam_x509_subject_ok("Alice\x1f\x1f\x1fjp\x1f\x1f"));
+	assert_false(sam_x509_subject_ok("Alice\x1f\x1f\x1f\x1f\x1fno-at"));
+	assert_false(sam_x509_subject_ok("\x1f\x1f\x1f\x1f\x1f"));
+	assert_false(sam_x509_id_code_ok((const uint8_t *)"short", 5));
+	assert_false(sam_x509_id_code_ok((const uint8_t *)"has space1", 10));
+	assert_true(sam_x509_id_code_ok(code, sizeof code - 1));
 	assert_int_equal(sam_x509_csr_template(INKAN__KEY_TYPE__KEY_EC_P256, spki,
-	    (size_t)spki_len, "Alice", &tmpl, &tmpl_len), 0);
+	    (size_t)spki_len, alice, code, sizeof code - 1, &tmpl, &tmpl_len), 0);
 	/* unsigned: must not pass */
 	assert_int_not_equal(sam_x509_csr_check(tmpl, tmpl_len, spki,
-	    (size_t)spki_len, "Alice"), 0);
+	    (size_t)spki_len, alice, code, sizeof code - 1), 0);
 	const unsigned char *p = tmpl;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)tmpl_len);
 	assert_non_null(req);
@@ -1103,16 +1115,21 @@ static void test_x509(void **state)
 	unsigned char *signed_der = NULL;
 	int signed_len = i2d_X509_REQ(req, &signed_der);
 	assert_int_equal(sam_x509_csr_check(signed_der, (size_t)signed_len, spki,
-	    (size_t)spki_len, "Alice"), 0);
+	    (size_t)spki_len, alice, code, sizeof code - 1), 0);
 	assert_int_not_equal(sam_x509_csr_check(signed_der, (size_t)signed_len,
-	    spki, (size_t)spki_len, "Bob"), 0);
+	    spki, (size_t)spki_len, bob, code, sizeof code - 1), 0);
+	/* the code is in it, exactly */
+	assert_int_not_equal(sam_x509_csr_check(signed_der, (size_t)signed_len,
+	    spki, (size_t)spki_len, alice, code, sizeof code - 2), 0);
+	assert_int_not_equal(sam_x509_csr_check(signed_der, (size_t)signed_len,
+	    spki, (size_t)spki_len, alice, NULL, 0), 0);
 	/* signed by another key */
 	assert_true(X509_REQ_sign(req, k2, EVP_sha256()) > 0);
 	OPENSSL_free(signed_der);
 	signed_der = NULL;
 	signed_len = i2d_X509_REQ(req, &signed_der);
 	assert_int_not_equal(sam_x509_csr_check(signed_der, (size_t)signed_len,
-	    spki, (size_t)spki_len, "Alice"), 0);
+	    spki, (size_t)spki_len, alice, code, sizeof code - 1), 0);
 	OPENSSL_free(signed_der);
 	X509_REQ_free(req);
 	OPENSSL_free(tmpl);

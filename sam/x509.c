@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "algo.h"
+#include "sam.h"
 #include "x509.h"
 
 #define DN_MAX 4096
@@ -190,19 +191,119 @@ int sam_x509_cn_ok(const char *cn)
 	return chars >= 1 && chars <= 64;
 }
 
-static X509_NAME *cn_name(const char *cn)
+/* The joined subject (x509.h) split into its fields; 0 or -EINVAL. */
+static int subject_split(const char *subject,
+    char f[SAM_SUBJECT_FIELDS][SAM_SUBJECT_FIELD_MAX + 1])
 {
-	X509_NAME *nm = X509_NAME_new();
-	if (nm && !X509_NAME_add_entry_by_NID(nm, NID_commonName, MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0)) {
-		X509_NAME_free(nm);
-		nm = NULL;
+	const char *p = subject;
+
+	for (int i = 0; i < SAM_SUBJECT_FIELDS; i++) {
+		const char *e = strchr(p, SAM_SUBJECT_SEP);
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if ((e == NULL) != (i == SAM_SUBJECT_FIELDS - 1) ||
+		    n > SAM_SUBJECT_FIELD_MAX)
+			return -EINVAL;
+		memcpy(f[i], p, n);
+		f[i][n] = '\0';
+		p = e ? e + 1 : p + n;
+	}
+	return 0;
+}
+
+static int printable_ascii(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return 0;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+int sam_x509_subject_ok(const char *subject)
+{
+	char f[SAM_SUBJECT_FIELDS][SAM_SUBJECT_FIELD_MAX + 1];
+
+	if (!subject || strlen(subject) > SAM_SUBJECT_MAX ||
+	    subject_split(subject, f) < 0 || !sam_x509_cn_ok(f[0]))
+		return 0;
+	for (int i = 1; i <= 2; i++)    /* O, OU: like a CN, or absent */
+		if (f[i][0] && !sam_x509_cn_ok(f[i]))
+			return 0;
+	if (f[3][0] && (strlen(f[3]) != 2 || f[3][0] < 'A' || f[3][0] > 'Z' ||
+	    f[3][1] < 'A' || f[3][1] > 'Z'))
+		return 0;       /* C: two capital letters (ISO 3166) */
+	if (f[4][0] && !printable_ascii(f[4], 64))
+		return 0;       /* serialNumber: PrintableString-ish */
+	if (f[5][0] && (!printable_ascii(f[5], 128) || !strchr(f[5], '@') ||
+	    strchr(f[5], ' ')))
+		return 0;       /* emailAddress: IA5String */
+	return 1;
+}
+
+/* C, O, OU, CN, serialNumber, emailAddress — the usual order, most
+ * significant first. */
+static X509_NAME *subject_name(const char *subject)
+{
+	static const int nid[SAM_SUBJECT_FIELDS] = { NID_commonName,
+	    NID_organizationName, NID_organizationalUnitName, NID_countryName,
+	    NID_serialNumber, NID_pkcs9_emailAddress };
+	static const int order[SAM_SUBJECT_FIELDS] = { 3, 1, 2, 0, 4, 5 };
+	char f[SAM_SUBJECT_FIELDS][SAM_SUBJECT_FIELD_MAX + 1];
+	X509_NAME *nm;
+
+	if (!sam_x509_subject_ok(subject) || subject_split(subject, f) < 0 ||
+	    !(nm = X509_NAME_new()))
+		return NULL;
+	for (int k = 0; k < SAM_SUBJECT_FIELDS; k++) {
+		int i = order[k];
+		if (f[i][0] && !X509_NAME_add_entry_by_NID(nm, nid[i],
+		    i >= 3 ? MBSTRING_ASC : MBSTRING_UTF8,
+		    (const unsigned char *)f[i], -1, -1, 0)) {
+			X509_NAME_free(nm);
+			return NULL;
+		}
 	}
 	return nm;
 }
 
+int sam_x509_id_code_ok(const uint8_t *code, size_t len)
+{
+	if (len < SAM_ID_CODE_MIN || len > SAM_ID_CODE_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (code[i] < 0x21 || code[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* The CSR's challengePassword: exactly code. */
+static int challenge_matches(X509_REQ *req, const uint8_t *code, size_t len)
+{
+	int loc = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+	X509_ATTRIBUTE *a;
+	ASN1_TYPE *t;
+
+	if (code == NULL)
+		return loc < 0;
+	if (loc < 0 || X509_REQ_get_attr_by_NID(req,
+	    NID_pkcs9_challengePassword, loc) >= 0)
+		return 0;       /* absent, or twice */
+	a = X509_REQ_get_attr(req, loc);
+	if (!a || X509_ATTRIBUTE_count(a) != 1 ||
+	    !(t = X509_ATTRIBUTE_get0_type(a, 0)) ||
+	    (t->type != V_ASN1_PRINTABLESTRING && t->type != V_ASN1_UTF8STRING &&
+	    t->type != V_ASN1_IA5STRING))
+		return 0;
+	return (size_t)ASN1_STRING_length(t->value.asn1_string) == len &&
+	    memcmp(ASN1_STRING_get0_data(t->value.asn1_string), code, len) == 0;
+}
 int sam_x509_csr_template(int kt, const uint8_t *spki, size_t spki_len,
-    const char *cn, uint8_t **der, size_t *der_len)
+    const char *subject, const uint8_t *code, size_t code_len, uint8_t **der,
+    size_t *der_len)
 {
 	X509_REQ *req = NULL;
 	X509_NAME *nm = NULL;
@@ -215,20 +316,26 @@ int sam_x509_csr_template(int kt, const uint8_t *spki, size_t spki_len,
 
 	*der = NULL;
 	*der_len = 0;
-	if (!sam_x509_cn_ok(cn) || !sam_algo_key_type_valid(kt))
+	if (!sam_x509_subject_ok(subject) || !sam_algo_key_type_valid(kt) ||
+	    (code != NULL && !sam_x509_id_code_ok(code, code_len)))
 		return -EINVAL;
 	switch (kt) {
 	case INKAN__KEY_TYPE__KEY_EC_P256: nid = NID_ecdsa_with_SHA256; break;
 	case INKAN__KEY_TYPE__KEY_EC_P384: nid = NID_ecdsa_with_SHA384; break;
 	default: nid = NID_sha256WithRSAEncryption; break;
 	}
-	if (!(pk = spki_parse(spki, spki_len)) || !(nm = cn_name(cn)) ||
+	if (!(pk = spki_parse(spki, spki_len)) || !(nm = subject_name(subject)) ||
 	    !(req = X509_REQ_new()) || !(alg = X509_ALGOR_new()) ||
 	    !(sig = ASN1_BIT_STRING_new()))
 		goto out;
 	if (!X509_REQ_set_version(req, X509_REQ_VERSION_1) ||
 	    !X509_REQ_set_subject_name(req, nm) ||
 	    !X509_REQ_set_pubkey(req, pk))
+		goto out;
+	/* issue 7: the identification code for the CA (PKCS#9
+	 * challengePassword, PrintableString when it fits, else UTF8String) */
+	if (code != NULL && !X509_REQ_add1_attr_by_NID(req,
+	    NID_pkcs9_challengePassword, MBSTRING_ASC, code, (int)code_len))
 		goto out;
 	/* The SCM replaces algorithm and signature; these only make the
 	 * structure encodable. */
@@ -256,7 +363,8 @@ out:
 }
 
 int sam_x509_csr_check(const uint8_t *csr, size_t len, const uint8_t *spki,
-    size_t spki_len, const char *cn)
+    size_t spki_len, const char *subject, const uint8_t *code,
+    size_t code_len)
 {
 	const unsigned char *p = csr;
 	X509_REQ *req = NULL;
@@ -272,8 +380,9 @@ int sam_x509_csr_check(const uint8_t *csr, size_t len, const uint8_t *spki,
 	pk = X509_REQ_get0_pubkey(req);
 	if (!pubkey_der_equal(pk, spki, spki_len))
 		goto out;
-	if (!(want = cn_name(cn)) ||
-	    X509_NAME_cmp(X509_REQ_get_subject_name(req), want) != 0)
+	if (!(want = subject_name(subject)) ||
+	    X509_NAME_cmp(X509_REQ_get_subject_name(req), want) != 0 ||
+	    !challenge_matches(req, code, code_len))
 		goto out;
 	if (X509_REQ_verify(req, pk) != 1)
 		goto out;

@@ -30,14 +30,33 @@ int sam_x509_spki_check(const uint8_t *spki, size_t len, int kt);
 
 /* CN of a CSR subject: 1..64 characters of UTF-8 without control characters. */
 int sam_x509_cn_ok(const char *cn);
-/* Unsigned PKCS#10 request (placeholder signature) for the SCM to sign.
- * *der is OPENSSL_malloc'd. */
+
+/* A registration's subject (issue 7), stored joined: CN, O, OU, C,
+ * serialNumber, emailAddress, separated by SAM_SUBJECT_SEP (0x1f), absent
+ * fields empty. CN required; O/OU like a CN; C two capital letters;
+ * serialNumber printable ASCII <= 64; emailAddress printable ASCII <= 128
+ * with an '@'. */
+#define SAM_SUBJECT_FIELDS 6
+#define SAM_SUBJECT_FIELD_MAX 256
+#define SAM_SUBJECT_SEP '\x1f'
+int sam_x509_subject_ok(const char *subject);
+/* One-time identification code: 8..64 printable ASCII without spaces. */
+#define SAM_ID_CODE_MIN 8
+#define SAM_ID_CODE_MAX 64
+int sam_x509_id_code_ok(const uint8_t *code, size_t len);
+
+/* Unsigned PKCS#10 request (placeholder signature) for the SCM to sign,
+ * with the registration's subject and, when code is not NULL, the
+ * identification code as challengePassword. *der is OPENSSL_malloc'd. */
 int sam_x509_csr_template(int kt, const uint8_t *spki, size_t spki_len,
-    const char *cn, uint8_t **der, size_t *der_len);
-/* The SCM's signed CSR: parses, carries spki and subject CN=cn, and its
- * signature verifies with spki. 0 or -EBADMSG. */
+    const char *subject, const uint8_t *code, size_t code_len, uint8_t **der,
+    size_t *der_len);
+/* The SCM's signed CSR: parses, carries spki, exactly that subject and
+ * challengePassword (none when code is NULL), and its signature verifies
+ * with spki. 0 or -EBADMSG. */
 int sam_x509_csr_check(const uint8_t *csr, size_t len, const uint8_t *spki,
-    size_t spki_len, const char *cn);
+    size_t spki_len, const char *subject, const uint8_t *code,
+    size_t code_len);
 
 /* "YYYYMMDDHHMMSSZ" (UTC). */
 void sam_gtime(int64_t t, char out[16]);

@@ -77,6 +77,7 @@ static const char *const method_names[CSC_N_METHODS] = {
 	[CSC_OAUTH_AUTHORIZE] = "oauth2/authorize",
 	[CSC_OAUTH_TOKEN] = "oauth2/token",
 	[CSC_OAUTH_REVOKE] = "oauth2/revoke",
+	[CSC_CRED_CREATE] = "credentials/create",
 };
 
 const char *csc_method_name(enum csc_method m)
@@ -920,7 +921,8 @@ json_t *csc_json_info(enum csc_version v, const struct csc_sam *sam,
 	unsigned i;
 
 	for (i = CSC_AUTH_LOGIN; ok && i < CSC_N_METHODS; i++)
-		if (method_served(sam, (enum csc_method)i))
+		if (method_served(sam, (enum csc_method)i) &&
+		    !(v == CSC_V1 && i == CSC_CRED_CREATE))     /* a v2.2 method */
 			ok = push(methods, json_string(method_names[i]));
 	for (i = 0; ok && i < sizeof sign_algos / sizeof sign_algos[0]; i++)
 		ok = push(algos, json_string(sign_algos[i]));
@@ -1581,6 +1583,123 @@ static void do_extend(struct call *c)
 	protobuf_c_message_free_unpacked(rep, NULL);
 }
 
+/* credentials/create (issue 7; docs/csc-api.md). The SAM checks the
+ * factors, the identification code and the key type; here only form. */
+#define CSC_ID_CODE_MAX 64
+static const struct {
+	const char *algo;
+	long long len;
+	Inkan__KeyType kt;
+} create_keys[] = {
+	{ "1.2.840.10045.2.1", 256, INKAN__KEY_TYPE__KEY_EC_P256 },
+	{ "1.2.840.10045.2.1", 384, INKAN__KEY_TYPE__KEY_EC_P384 },
+	{ "1.2.840.113549.1.1.1", 2048, INKAN__KEY_TYPE__KEY_RSA_2048 },
+	{ "1.2.840.113549.1.1.1", 3072, INKAN__KEY_TYPE__KEY_RSA_3072 },
+};
+
+int csc_create_parse(const json_t *body, const char *token,
+    struct csc_create *x, struct csc_err *e)
+{
+	struct factor pin = { NULL, 0 }, otp = { NULL, 0 };
+	char algo[CSC_MAX_OID + 1];
+	const json_t *j;
+	long long len = 0;
+	size_t n, o = 0;
+	int r;
+
+	memset(x, 0, sizeof *x);
+	inkan__cred_create_req__init(&x->req);
+	x->req.access_token = (char *)token;
+	if (get_str(body, "keyAlgo", NULL, true, STR_OID, CSC_MAX_OID, algo,
+	    e) < 0)
+		return -1;
+	r = get_int(body, "keyLength", 1, 16384, &len, e);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return missing(e, "keyLength");
+	for (size_t i = 0; i < sizeof create_keys / sizeof create_keys[0]; i++)
+		if (!strcmp(algo, create_keys[i].algo) && len == create_keys[i].len)
+			x->req.key_type = create_keys[i].kt;
+	if (x->req.key_type == INKAN__KEY_TYPE__KEY_NONE)
+		return invalid(e, "keyAlgo");
+	r = get_str(body, "replaces", NULL, false, STR_IDENT, CSC_MAX_CRED_ID,
+	    x->replaces, e);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		x->req.replaces = x->replaces;
+	j = json_object_get(body, "identificationCode");
+	if (!j)
+		return missing(e, "identificationCode");
+	n = json_is_string(j) ? json_string_length(j) : 0;
+	if (!json_is_string(j) || n == 0 || n > CSC_ID_CODE_MAX ||
+	    !ident_ok(json_string_value(j), n))
+		return invalid(e, "identificationCode");
+	if (check_client_data(body, e) < 0 || get_factors(body, &pin, &otp, e) < 0)
+		return -1;
+	x->secret = sodium_malloc(CSC_MAX_PIN + CSC_MAX_OTP + CSC_ID_CODE_MAX);
+	if (!x->secret) {
+		csc_error_set(e, 500, "server_error", "Out of memory");
+		return -1;
+	}
+	if (pin.v) {
+		memcpy(x->secret + o, pin.v, pin.n);
+		x->req.has_pin = 1;
+		x->req.pin.data = x->secret + o;
+		x->req.pin.len = pin.n;
+		o += pin.n;
+	}
+	if (otp.v) {
+		memcpy(x->secret + o, otp.v, otp.n);
+		x->req.has_otp = 1;
+		x->req.otp.data = x->secret + o;
+		x->req.otp.len = otp.n;
+		o += otp.n;
+	}
+	memcpy(x->secret + o, json_string_value(j), n);
+	x->req.id_code.data = x->secret + o;
+	x->req.id_code.len = n;
+	return 0;
+}
+
+void csc_create_clear(struct csc_create *x)
+{
+	if (x->secret)
+		sodium_free(x->secret);     /* zeroed by libsodium */
+	x->secret = NULL;
+}
+
+static void do_create(struct call *c)
+{
+	struct csc_create x;
+	struct csc_err e;
+	ProtobufCMessage *rep;
+	Inkan__CredCreateRep *cr;
+
+	if (c->v != CSC_V2) {
+		csc_error_set(&e, 501, "not_implemented",
+		    "Method not implemented");
+		fail(c, &e);
+		return;
+	}
+	if (csc_create_parse(c->body, c->token, &x, &e) < 0) {
+		csc_create_clear(&x);
+		fail(c, &e);
+		return;
+	}
+	if (sam_call(c, INKAN__MSG_TYPE__SIGNER_CRED_CREATE_REQ, &x.req.base,
+	    &inkan__cred_create_rep__descriptor, &rep) < 0) {
+		csc_create_clear(&x);
+		return;
+	}
+	csc_create_clear(&x);
+	cr = (Inkan__CredCreateRep *)rep;
+	rep_json(c->rp, 200, json_pack("{s:s, s:o}", "credentialID",
+	    cr->credential_id, "csr", json_b64(cr->csr.data, cr->csr.len)));
+	protobuf_c_message_free_unpacked(rep, NULL);
+}
+
 void csc_handle(const struct csc_sam *sm, const struct csc_http_req *rq,
     struct csc_http_rep *rp)
 {
@@ -1673,6 +1792,9 @@ void csc_handle(const struct csc_sam *sm, const struct csc_http_req *rq,
 		break;
 	case CSC_CRED_EXTEND:
 		do_extend(&c);
+		break;
+	case CSC_CRED_CREATE:
+		do_create(&c);
 		break;
 	case CSC_OAUTH_AUTHORIZE:
 	case CSC_OAUTH_TOKEN:

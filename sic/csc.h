@@ -29,6 +29,7 @@ enum csc_method {
 	CSC_OAUTH_AUTHORIZE,            /* oauth2/authorize (sic/oauth.c) */
 	CSC_OAUTH_TOKEN,
 	CSC_OAUTH_REVOKE,
+	CSC_CRED_CREATE,                /* credentials/create (v2, issue 7) */
 	CSC_N_METHODS
 };
 
@@ -179,6 +180,16 @@ struct csc_extend {
 /* credentials/extendTransaction; token as for csc_sign_parse. */
 int csc_extend_parse(const json_t *body, const char *token,
     struct csc_extend *x, struct csc_err *e);
+
+/* credentials/create (issue 7): the signer instructs key generation. */
+struct csc_create {
+	Inkan__CredCreateReq req;
+	char replaces[CSC_MAX_CRED_ID + 1];
+	uint8_t *secret;                /* PIN, OTP, code (sodium_malloc) */
+};
+int csc_create_parse(const json_t *body, const char *token,
+    struct csc_create *x, struct csc_err *e);
+void csc_create_clear(struct csc_create *x);
 
 /* Split a credential-scope token in place: "<a>.<b>" -> a, *sad = b; any
  * other string is left whole with *sad = NULL. */

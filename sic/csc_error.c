@@ -87,6 +87,14 @@ void csc_error_for(Inkan__Status st, enum csc_version v, enum csc_method m,
 	case INKAN__STATUS__CREDENTIAL_DISABLED:
 		csc_error_set(e, 400, "invalid_request", "Credential is disabled");
 		return;
+	case INKAN__STATUS__CREDENTIAL_REVOKED:     /* issue 7 */
+		csc_error_set(e, 400, "invalid_request",
+		    "Credential is revoked: its key was destroyed");
+		return;
+	case INKAN__STATUS__ID_CODE_INVALID:        /* issue 7 */
+		csc_error_set(e, 400, "invalid_request",
+		    "Invalid, used or missing identification code");
+		return;
 	case INKAN__STATUS__SAD_INVALID:
 		csc_error_set(e, 400, "invalid_request", "Invalid SAD");
 		return;

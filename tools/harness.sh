@@ -70,6 +70,9 @@ inkan_setup() {
     -e "/^\[sic\]/a fs_paths =" \
     "$INKAN_STATE/inkan.conf"
   inkan_make_ca "$INKAN_STATE/ca"
+  # issue 7: signer certificates must chain to the test CA. Enrolment uses
+  # the signer's factors too, so tests get +-4 TOTP steps (production: 1).
+  sed -i "/^\[sam\]/a trust_anchors = $INKAN_STATE/ca/ca.pem\ntotp_window = 4" "$INKAN_STATE/inkan.conf"
   # TLS (issue 4): inkan-sic serves HTTPS with a certificate of the test CA
   # (read before its sandbox); inkan-sign is a registered OAuth2 client with
   # a loopback redirect (any port).
@@ -185,21 +188,80 @@ inkan_stop() {
   return 0
 }
 
-# inkan_add_signer NAME PASSWORD PIN -> prints the TOTP secret (base32)
+# inkan_add_signer NAME PASSWORD PIN -> prints the TOTP secret (base32). The
+# operator registers the signer (CN = NAME); the secrets are kept for
+# inkan_add_credential in $INKAN_STATE/signers/NAME (0600, test state only).
 inkan_add_signer() {
-  local out
-  out=$(INKAN_PASSWORD=$2 INKAN_PIN=$3 inkanctl user add "$1") || return 1
-  printf '%s\n' "$out" | sed -n 's/^totp-secret: *//p'
+  local out secret
+  out=$(INKAN_PASSWORD=$2 INKAN_PIN=$3 inkanctl user add "$1" 2>/dev/null) || return 1
+  secret=$(printf '%s\n' "$out" | sed -n 's/^totp-secret: *//p')
+  mkdir -p "$INKAN_STATE/signers"
+  ( umask 077; printf 'S_PW=%q\nS_PIN=%q\nS_SECRET=%q\n' "$2" "$3" "$secret" >"$INKAN_STATE/signers/$1" )
+  printf '%s\n' "$secret"
 }
 
-# inkan_add_credential USER KEYTYPE [CN] -> prints the credential id; the test
-# CA issues the certificate, which is imported.
+# inkan_otp_ledger SECRET -> the file holding the last TOTP step (absolute,
+# 30 s units) used for that signer: the SAM accepts each step once, and
+# subshells share the file.
+inkan_otp_ledger() { echo "$INKAN_STATE/otp-$(printf '%s' "$1" | sha256sum | cut -c1-16)"; }
+
+# inkan_otp SECRET -> a code for the lowest step in now-W..now+W not used yet
+# (W: [sam] totp_window; waits for the next 30 s step when all are used);
+# records it.
+inkan_otp() {
+  local f last now s w
+  f=$(inkan_otp_ledger "$1")
+  last=$(cat "$f" 2>/dev/null || echo 0)
+  w=$(sed -n 's/^totp_window *= *\([0-9]*\).*/\1/p' "$INKAN_STATE/inkan.conf" | head -1)
+  w=${w:-1}
+  while :; do
+    now=$(( $(date +%s) / 30 ))
+    for s in $(seq $((now - w)) $((now + w))); do
+      [ "$s" -gt "$last" ] || continue
+      # a code of the previous step dies at the next boundary
+      [ "$s" -lt "$now" ] && [ $(( $(date +%s) % 30 )) -ge 27 ] && continue
+      [ $(( $(date +%s) / 30 )) -eq "$now" ] || continue 2
+      echo "$s" >"$f"
+      "$(inkan_bin inkan-totp)" "$1" $((s - now))
+      return
+    done
+    sleep $((31 - $(date +%s) % 30))
+  done
+}
+
+# inkan_add_credential USER KEYTYPE -> prints the credential id. As issue 7
+# has it: the operator hands out a one-time identification code, the signer
+# (password, PIN, OTP) instructs key generation through the CSC API, the
+# test CA issues the certificate from the CSR, the operator registers it.
 inkan_add_credential() {
-  local user=$1 kt=$2 cn=${3:-$1} out id
-  local csr="$INKAN_STATE/ca/$user-$kt-$$-$RANDOM.csr"
-  out=$(inkanctl credential create --user "$user" --key-type "$kt" --cn "$cn" --csr-out "$csr") || return 1
-  id=$(printf '%s\n' "$out" | sed -n 's/^credential: *//p')
-  [ -n "$id" ] || return 1
+  local user=$1 kt=$2 code tok otp body id alg len S_PW S_PIN S_SECRET
+  local csr="$INKAN_STATE/ca/$user-$kt-$$-$RANDOM.csr" url cacert
+  # shellcheck disable=SC1090
+  . "$INKAN_STATE/signers/$user" || return 1
+  url=$(inkan_url) cacert=$(inkan_cacert)
+  case $kt in
+    p256) alg=1.2.840.10045.2.1 len=256 ;;
+    p384) alg=1.2.840.10045.2.1 len=384 ;;
+    rsa2048) alg=1.2.840.113549.1.1.1 len=2048 ;;
+    rsa3072) alg=1.2.840.113549.1.1.1 len=3072 ;;
+    *) echo "inkan: key type $kt?" >&2; return 1 ;;
+  esac
+  code=$(inkanctl user idcode "$user" 2>/dev/null | sed -n 's/^id-code: *//p')
+  [ -n "$code" ] || { echo "inkan: no identification code for $user" >&2; return 1; }
+  tok=$(curl -s --cacert "$cacert" -X POST -u "$user:$S_PW" -H 'Content-Type: application/json' \
+    -d '{}' "$url/csc/v2/auth/login" | jq -r '.access_token // empty')
+  [ -n "$tok" ] || { echo "inkan: login $user failed" >&2; return 1; }
+  otp=$(inkan_otp "$S_SECRET")
+  body=$(curl -s --cacert "$cacert" -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $tok" --data-binary \
+    "{\"keyAlgo\":\"$alg\",\"keyLength\":$len,\"PIN\":\"$S_PIN\",\"OTP\":\"$otp\",\"identificationCode\":\"$code\"}" \
+    "$url/csc/v2/credentials/create")
+  curl -s --cacert "$cacert" -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $tok" -d '{}' "$url/csc/v2/auth/revoke" >/dev/null
+  id=$(printf '%s' "$body" | jq -r '.credentialID // empty' 2>/dev/null)
+  [ -n "$id" ] || { echo "inkan: credentials/create for $user: $body" >&2; return 1; }
+  printf '%s' "$body" | jq -r .csr | base64 -d | openssl req -inform DER -out "$csr" 2>/dev/null ||
+    { echo "inkan: the CSR does not parse" >&2; return 1; }
   openssl req -in "$csr" -verify -noout 2>/dev/null || { echo "inkan: CSR does not verify" >&2; return 1; }
   openssl x509 -req -in "$csr" -CA "$INKAN_STATE/ca/ca.pem" -CAkey "$INKAN_STATE/ca/ca.key" \
     -CAcreateserial -days "${INKAN_CERT_DAYS:-365}" -extfile "$INKAN_STATE/ca/ee.ext" \

@@ -90,6 +90,8 @@ static const char *const status_text[] = {
 	[INKAN__STATUS__OAUTH_INVALID_CLIENT] = "OAuth2 client unknown, redirect URI not registered or wrong client secret",
 	[INKAN__STATUS__OAUTH_INVALID_GRANT] = "OAuth2 authorization code invalid, expired or already used",
 	[INKAN__STATUS__INTEGRITY] = "a database row failed its integrity check (see the ALERT in inkan-sam's log)",
+	[INKAN__STATUS__CREDENTIAL_REVOKED] = "credential revoked: its key was destroyed",
+	[INKAN__STATUS__ID_CODE_INVALID] = "identification code wrong, already used, or none registered",
 	[INKAN__STATUS__AUDIT_UNAVAILABLE] = "inkan-sam cannot write its audit trail (disk full? see its log); nothing was released; retry",
 };
 _Static_assert(sizeof(status_text) / sizeof(status_text[0]) >=
@@ -120,11 +122,14 @@ static void usage(FILE *f)
 	fprintf(f,
 	    "usage: " PROG " [--config FILE | --socket PATH] COMMAND ...\n"
 	    "  init --state DIR [--token-label L] [--port N] [--bin-dir DIR] [--force]\n"
-	    "  user add NAME                 (INKAN_PASSWORD / INKAN_PIN, else asked twice)\n"
+	    "  user add NAME [--cn CN] [--o O] [--ou OU] [--c CC] [--serial S] [--email E]\n"
+	    "                                (INKAN_PASSWORD / INKAN_PIN, else asked twice;\n"
+	    "                                 INKAN_ID_CODE: the CA's code, else one is made)\n"
+	    "  user idcode NAME              (a new one-time identification code)\n"
+	    "  user terminate NAME [--reason R]   (destroys every key of the signer)\n"
 	    "  user list\n"
-	    "  credential create --user NAME [--key-type p256|p384|rsa2048|rsa3072]\n"
-	    "                    [--cn CN] --csr-out FILE [--force]\n"
 	    "  credential import-cert --credential ID --cert FILE [--chain FILE]\n"
+	    "  credential revoke --credential ID [--reason R]   (destroys the key)\n"
 	    "  credential list [--user NAME]\n"
 	    "security officer (so_socket):\n"
 	    "  user unlock NAME | user show NAME\n"
@@ -668,23 +673,93 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 
 /* ---- user ---------------------------------------------------------------- */
 
+/* issue 7: the CA's one-time identification code from INKAN_ID_CODE, or
+ * none (then inkan-sam makes one). */
+static int id_code_from_env(ProtobufCBinaryData *out)
+{
+	const char *v = getenv("INKAN_ID_CODE");
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (strlen(v) < 8 || strlen(v) > 64)
+		die(1, "INKAN_ID_CODE: 8..64 printable ASCII characters, no spaces");
+	for (const char *q = v; *q; q++)
+		if (*q < 0x21 || *q > 0x7e)
+			die(1, "INKAN_ID_CODE: 8..64 printable ASCII characters, "
+			    "no spaces");
+	out->data = (uint8_t *)v;
+	out->len = strlen(v);
+	return 1;
+}
+
+static void print_id_code(const char *code, const char *user)
+{
+	char c[128];
+
+	clean_text(code, c, sizeof(c));
+	printf("id-code: %s\n", c);
+	fprintf(stderr, "Hand this one-time identification code to the CA's "
+	    "registration for %s; it is shown once.\n", user);
+	sodium_memzero(c, sizeof(c));
+}
+
 static int cmd_user_add(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+		{ "cn", required_argument, NULL, 'n' },
+		{ "o", required_argument, NULL, 'o' },
+		{ "ou", required_argument, NULL, 'u' },
+		{ "c", required_argument, NULL, 'c' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "email", required_argument, NULL, 'e' },
+		COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	Inkan__UserAddReq req = INKAN__USER_ADD_REQ__INIT;
+	Inkan__Subject sj = INKAN__SUBJECT__INIT;
 	Inkan__UserAddRep *rep;
 	struct secret password = { 0 }, pin = { 0 };
 	char prompt[128], what[128], uri[1024], b32[256];
 	const char *name;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (!common_option(ctl, opt))
-			bad_option("user add", argv);
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n': sj.cn = optarg; break;
+		case 'o': sj.o = optarg; break;
+		case 'u': sj.ou = optarg; break;
+		case 'c': sj.c = optarg; break;
+		case 's': sj.serial = optarg; break;
+		case 'e': sj.email = optarg; break;
+		default:
+			if (!common_option(ctl, opt))
+				bad_option("user add", argv);
+		}
+	}
 	if (optind != argc - 1)
 		usage_die("user add needs exactly one NAME");
 	name = argv[optind];
 	check_name("user name", name, NAME_MAX_LEN);
+	/* issue 7: the subject as the operator verified it (CN: the name
+	 * unless given), and the CA's code or a generated one */
+	if (sj.cn == NULL)
+		sj.cn = (char *)name;
+	check_text("--cn", sj.cn, CN_MAX_LEN);
+	if (sj.o)
+		check_text("--o", sj.o, CN_MAX_LEN);
+	if (sj.ou)
+		check_text("--ou", sj.ou, CN_MAX_LEN);
+	if (sj.c && (strlen(sj.c) != 2 || sj.c[0] < 'A' || sj.c[0] > 'Z' ||
+	    sj.c[1] < 'A' || sj.c[1] > 'Z'))
+		usage_die("--c: two capital letters (ISO 3166), e.g. JP");
+	if (sj.serial)
+		check_text("--serial", sj.serial, 64);
+	if (sj.email && (!strchr(sj.email, '@') || strchr(sj.email, ' ')))
+		usage_die("--email: an address with an @");
+	req.subject = &sj;
+	req.has_id_code = id_code_from_env(&req.id_code);
+	req.has_gen_id_code = 1;
+	req.gen_id_code = !req.has_id_code;
 	snprintf(what, sizeof(what), "user add %s", name);
 
 	/* Connect first: no point asking for secrets if nobody listens. */
@@ -716,6 +791,10 @@ static int cmd_user_add(struct ctl *ctl, int argc, char **argv)
 	printf("user %s added\n", name);
 	printf("otpauth: %s\n", uri);
 	printf("totp-secret: %s\n", b32);
+	if (rep->id_code)
+		print_id_code(rep->id_code, name);
+	else
+		printf("id-code: the CA's (from INKAN_ID_CODE), usable once\n");
 	sodium_memzero(uri, sizeof(uri));
 	sodium_memzero(b32, sizeof(b32));
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -769,89 +848,106 @@ static int cmd_user_list(struct ctl *ctl, int argc, char **argv)
 
 /* ---- credential ---------------------------------------------------------- */
 
-static int cmd_cred_create(struct ctl *ctl, int argc, char **argv)
+static int cmd_user_idcode(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	Inkan__UserIdCodeReq req = INKAN__USER_ID_CODE_REQ__INIT;
+	Inkan__UserIdCodeRep *rep;
+	char what[128];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (!common_option(ctl, opt))
+			bad_option("user idcode", argv);
+	if (optind != argc - 1)
+		usage_die("user idcode needs exactly one NAME");
+	check_name("user name", argv[optind], NAME_MAX_LEN);
+	req.username = argv[optind];
+	req.has_id_code = id_code_from_env(&req.id_code);
+	snprintf(what, sizeof(what), "user idcode %s", argv[optind]);
+	rep = (Inkan__UserIdCodeRep *)admin_call(ctl, what,
+	    INKAN__MSG_TYPE__ADMIN_USER_IDCODE_REQ, &req.base,
+	    &inkan__user_id_code_rep__descriptor);
+	if (rep->id_code)
+		print_id_code(rep->id_code, argv[optind]);
+	else
+		printf("user %s: the CA's identification code recorded (usable "
+		    "once)\n", argv[optind]);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return 0;
+}
+
+static int cmd_cred_revoke(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "user", required_argument, NULL, 'u' },
-		{ "key-type", required_argument, NULL, 'k' },
-		{ "cn", required_argument, NULL, 'n' },
-		{ "csr-out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
+		{ "credential", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
 		COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	Inkan__CredCreateReq req = INKAN__CRED_CREATE_REQ__INIT;
-	Inkan__CredCreateRep *rep;
-	const char *user = NULL, *cn = NULL, *out = NULL, *kt = "p256";
-	char what[160], id[CRED_ID_MAX_LEN * 4 + 1], *tmp, *pem_data;
-	const unsigned char *p;
-	X509_REQ *csr;
-	BIO *mem;
-	long pem_len;
-	int opt, force = 0, found = 0, r, tmp_exists = 0;
-	size_t i;
+	Inkan__CredRevokeReq req = INKAN__CRED_REVOKE_REQ__INIT;
+	Inkan__CredRevokeRep *rep;
+	char what[160];
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'u': user = optarg; break;
-		case 'k': kt = optarg; break;
-		case 'n': cn = optarg; break;
-		case 'o': out = optarg; break;
-		case 'f': force = 1; break;
+		case 'c': req.credential_id = optarg; break;
+		case 'r': req.reason = optarg; break;
 		default:
 			if (!common_option(ctl, opt))
-				bad_option("credential create", argv);
+				bad_option("credential revoke", argv);
 		}
 	}
-	if (user == NULL || out == NULL || optind != argc)
-		usage_die("credential create needs --user NAME and --csr-out FILE");
-	check_name("--user", user, NAME_MAX_LEN);
-	if (cn == NULL)
-		cn = user;
-	check_text("--cn", cn, CN_MAX_LEN);
-	req.username = (char *)user;
-	req.subject_cn = (char *)cn;
-	for (i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
-		if (strcmp(kt, key_types[i].name) == 0) {
-			req.key_type = key_types[i].type;
-			found = 1;
+	if (req.credential_id == NULL || optind != argc)
+		usage_die("credential revoke needs --credential ID");
+	check_name("--credential", req.credential_id, CRED_ID_MAX_LEN);
+	if (req.reason)
+		check_name("--reason", req.reason, 40);
+	snprintf(what, sizeof(what), "credential revoke %s", req.credential_id);
+	rep = (Inkan__CredRevokeRep *)admin_call(ctl, what,
+	    INKAN__MSG_TYPE__ADMIN_CRED_REVOKE_REQ, &req.base,
+	    &inkan__cred_revoke_rep__descriptor);
+	if (!rep->destroyed)
+		die(1, "%s: revoked (it can no longer sign), but inkan-scm has "
+		    "not destroyed the key yet: run it again", what);
+	printf("credential %s revoked: key destroyed\n", req.credential_id);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return 0;
+}
+
+static int cmd_user_terminate(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	Inkan__UserTerminateReq req = INKAN__USER_TERMINATE_REQ__INIT;
+	Inkan__UserTerminateRep *rep;
+	char what[128];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': req.reason = optarg; break;
+		default:
+			if (!common_option(ctl, opt))
+				bad_option("user terminate", argv);
 		}
-	if (!found)
-		usage_die("--key-type: p256, p384, rsa2048 or rsa3072");
-
-	/* Refuse before a key is generated, not after. */
-	if (!force && access(out, F_OK) == 0)
-		die(1, "%s exists (use --force to replace it)", out);
-	if (asprintf(&tmp, "%s.tmp", out) < 0)
-		die(1, "out of memory");
-	if (access(tmp, F_OK) == 0)
-		die(1, "%s exists (left by an earlier run?): remove it", tmp);
-
-	snprintf(what, sizeof(what), "credential create for %s", user);
-	rep = (Inkan__CredCreateRep *)admin_call(ctl, what,
-	    INKAN__MSG_TYPE__ADMIN_CRED_CREATE_REQ, &req.base,
-	    &inkan__cred_create_rep__descriptor);
-	clean_text(rep->credential_id, id, sizeof(id));
-	printf("credential: %s\n", id);
-	fflush(stdout);
-
-	p = rep->csr.data;
-	csr = d2i_X509_REQ(NULL, &p, (long)rep->csr.len);
-	if (csr == NULL || p != rep->csr.data + rep->csr.len)
-		die(1, "credential %s: inkan-sam returned a CSR that does not parse", id);
-	mem = BIO_new(BIO_s_mem());
-	if (mem == NULL || !PEM_write_bio_X509_REQ(mem, csr))
-		die(1, "credential %s: PEM encoding of the CSR failed", id);
-	pem_len = BIO_get_mem_data(mem, &pem_data);
-	r = file_write_atomic(out, pem_data, (size_t)pem_len, 0644, force,
-	    &tmp_exists);
-	if (r < 0)
-		die(1, "credential %s: write CSR to %s: %s", id,
-		    tmp_exists ? tmp : out, strerror(-r));
-	printf("csr: %s\n", out);
-	free(tmp);
-	BIO_free(mem);
-	X509_REQ_free(csr);
+	}
+	if (optind != argc - 1)
+		usage_die("user terminate needs exactly one NAME");
+	check_name("user name", argv[optind], NAME_MAX_LEN);
+	if (req.reason)
+		check_name("--reason", req.reason, 40);
+	req.username = argv[optind];
+	snprintf(what, sizeof(what), "user terminate %s", argv[optind]);
+	rep = (Inkan__UserTerminateRep *)admin_call(ctl, what,
+	    INKAN__MSG_TYPE__ADMIN_USER_TERMINATE_REQ, &req.base,
+	    &inkan__user_terminate_rep__descriptor);
+	printf("user %s terminated: %u keys destroyed, no login any more\n",
+	    argv[optind], rep->keys_destroyed);
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
 	return 0;
 }
@@ -1421,7 +1517,9 @@ static const struct command {
 	{ "init", NULL, cmd_init },
 	{ "user", "add", cmd_user_add },
 	{ "user", "list", cmd_user_list },
-	{ "credential", "create", cmd_cred_create },
+	{ "user", "idcode", cmd_user_idcode },
+	{ "user", "terminate", cmd_user_terminate },
+	{ "credential", "revoke", cmd_cred_revoke },
 	{ "credential", "import-cert", cmd_cred_import },
 	{ "credential", "list", cmd_cred_list },
 	/* issue 3: security officer (so_socket) */

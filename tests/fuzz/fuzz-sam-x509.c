@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The CSR against a key it does not carry: must be refused,
 		 * never crash. (The seed corpus has a matching pair.) */
 		(void)sam_x509_csr_check(data + 1, size - 1, data + 1,
-		    size - 1 > 91 ? 91 : size - 1, "fuzz");
+		    size - 1 > 91 ? 91 : size - 1, "fuzz\x1f\x1f\x1f\x1f\x1f",
+		    (const uint8_t *)"fuzz-code", 9);
 		break;
 	case 3: {
 		char *cn = malloc(size);
@@ -45,6 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(cn, data + 1, size - 1);
 		cn[size - 1] = '\0';
 		(void)sam_x509_cn_ok(cn);
+		(void)sam_x509_subject_ok(cn);          /* issue 7 */
+		(void)sam_x509_id_code_ok(data + 1, size - 1);
 		free(cn);
 		break;
 	}

@@ -79,23 +79,22 @@ new_signer() {
   CRED=$(inkan_add_credential "$1" "$2") || bail "credential for $1"
   TOKEN=$(login "$1" "$PW")
   [ -n "$TOKEN" ] || bail "login $1"
-  OTP_STEP=-1
+  OTP_STEP=-1     # next_otp moves past the steps the enrolment used
 }
 # next_otp -> sets OTP to a TOTP code for a step this signer has not used
-# yet (the SAM accepts each step once; -1, 0, +1 are inside its window).
-# Not for $(...): the step counter must advance in this shell.
+# yet (the SAM accepts each step once, in increasing order, within its
+# window); the steps used are in a ledger shared with subshells
+# (inkan_otp_ledger). A test that used a code by hand (inkan_totp SECRET
+# $OTP_STEP) bumps OTP_STEP: that is honoured as a lower bound.
+# Not for $(...): OTP_STEP must advance in this shell.
 next_otp() {
-  if [ "$OTP_STEP" -gt 1 ]; then
-    # All three used: after the next 30 s boundary only +1 is new.
-    sleep $((31 - $(date +%s) % 30)); OTP_STEP=1
-  fi
-  # A code of the previous step dies at the next 30 s boundary: not in the
-  # last 3 s of a step (a test under load may take that long to use it).
-  if [ "$OTP_STEP" -lt 0 ] && [ $(( $(date +%s) % 30 )) -ge 27 ]; then
-    sleep $(( 30 - $(date +%s) % 30 ))
-  fi
-  OTP=$(inkan_totp "$SECRET" "$OTP_STEP")
-  OTP_STEP=$((OTP_STEP + 1))
+  local ledger last now
+  ledger=$(inkan_otp_ledger "$SECRET")
+  last=$(cat "$ledger" 2>/dev/null || echo 0)
+  now=$(( $(date +%s) / 30 ))
+  [ $((now + OTP_STEP - 1)) -gt "$last" ] && echo $((now + OTP_STEP - 1)) >"$ledger"
+  OTP=$(inkan_otp "$SECRET")
+  OTP_STEP=$(( $(cat "$ledger") - $(date +%s) / 30 + 1 ))
 }
 
 # cert_pubkey CRED TOKEN FILE -> writes the credential's public key (PEM)
