@@ -252,7 +252,8 @@ Inkan__Status sam_lc_destroy(struct sam_app *app, const struct srv_ctx *c,
 	}
 	/* Unusable from here on; now the key itself. */
 	st = sam_req_destroy(&app->scm, cred.key_id);
-	if (st == INKAN__STATUS__NOT_FOUND)
+	if (st != INKAN__STATUS__OK &&
+	    app->scm.last_status == INKAN__STATUS__NOT_FOUND)
 		st = INKAN__STATUS__OK;         /* gone already (a retry) */
 	*gone = st == INKAN__STATUS__OK;
 	audit_key_destroy(c, cred.id, *gone, why);      /* issue 5 */
@@ -360,7 +361,12 @@ static void audit_create(const struct sam_who *who, const char *cred_id,
 		audit_ev_add(e, "user", who->name);
 	if (cred_id)
 		audit_ev_add(e, "cred", cred_id);
-	audit_ev_addf(e, "key_type", "%d", key_type);
+	{
+		static const char *const names[] = { "none", "p256", "p384",
+		    "rsa2048", "rsa3072" };
+		audit_ev_add(e, "key_type", key_type >= 0 && key_type < 5 ?
+		    names[key_type] : "unknown");
+	}
 	audit_ev_add(e, "by", "signer");
 	if (replaces && sam_cred_id_ok(replaces))
 		audit_ev_add(e, "replaces", replaces);
@@ -571,8 +577,8 @@ Inkan__Status sam_answer_user_idcode(struct srv_ctx *c,
     const ProtobufCMessage *m)
 {
 	struct sam_app *app = c->app;
-	const Inkan__UserIdCodeReq *req = (const Inkan__UserIdCodeReq *)m;
-	Inkan__UserIdCodeRep rep = INKAN__USER_ID_CODE_REP__INIT;
+	const Inkan__UserIdcodeReq *req = (const Inkan__UserIdcodeReq *)m;
+	Inkan__UserIdcodeRep rep = INKAN__USER_IDCODE_REP__INIT;
 	char gen[SAM_ID_CODE_GEN_LEN + 1] = "", actor[AUDIT_ACTOR_MAX];
 	int64_t uid = 0;
 	bool given = req->has_id_code && req->id_code.len > 0;

@@ -572,7 +572,7 @@ static const struct srv_handler handlers[] = {
 	/* issue 7: no key generation here (SIGNER_CRED_CREATE is the
 	 * signer's); registration codes, revocation, termination */
 	{ INKAN__MSG_TYPE__ADMIN_USER_IDCODE_REQ, PEER_ADMIN,
-	  &inkan__user_id_code_req__descriptor, sam_answer_user_idcode },
+	  &inkan__user_idcode_req__descriptor, sam_answer_user_idcode },
 	{ INKAN__MSG_TYPE__ADMIN_CRED_REVOKE_REQ, PEER_ADMIN,
 	  &inkan__cred_revoke_req__descriptor, sam_answer_cred_revoke },
 	{ INKAN__MSG_TYPE__ADMIN_USER_TERMINATE_REQ, PEER_ADMIN,

@@ -790,6 +790,10 @@ static const char *ALGOS = "[\"1.2.840.113549.1.1.1\",\"1.2.840.113549.1.1.10\",
     "\"1.2.840.10045.4.3.2\",\"1.2.840.10045.4.3.3\",\"1.2.840.10045.4.3.4\"]";
 static const char *METHODS = "[\"auth/login\",\"auth/revoke\",\"credentials/list\","
     "\"credentials/info\",\"credentials/authorize\",\"signatures/signHash\"]";
+/* v2 adds the v2.2 method credentials/create (issue 7) */
+static const char *METHODS_V2 = "[\"auth/login\",\"auth/revoke\",\"credentials/list\","
+    "\"credentials/info\",\"credentials/authorize\",\"signatures/signHash\","
+    "\"credentials/create\"]";
 
 static void test_info_json(void **state)
 {
@@ -801,7 +805,7 @@ static void test_info_json(void **state)
 	    "\"authType\":[\"basic\"],\"methods\":%s,"
 	    "\"signAlgorithms\":{\"algos\":%s},"
 	    "\"asynchronousOperationMode\":false,\"validationInfo\":false}",
-	    METHODS, ALGOS);
+	    METHODS_V2, ALGOS);
 	assert_json(csc_json_info(CSC_V2, NULL, NULL), want);
 	snprintf(want, sizeof want, "{\"specs\":\"1.0.4.0\",\"name\":\"inkan\","
 	    "\"logo\":\"\",\"region\":\"JP\",\"lang\":\"en-US\","
@@ -1290,7 +1294,7 @@ static void test_info_oauth(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "oauth2")),
 	    "https://h.example:8443/csc/v2");
 	m = json_object_get(j, "methods");
-	assert_int_equal(json_array_size(m), 10);
+	assert_int_equal(json_array_size(m), 11);   /* + credentials/create */
 	assert_string_equal(json_string_value(json_array_get(m, 6)),
 	    "credentials/extendTransaction");
 	assert_string_equal(json_string_value(json_array_get(m, 9)),

@@ -195,10 +195,14 @@ inkan_add_signer() {
   local out secret
   out=$(INKAN_PASSWORD=$2 INKAN_PIN=$3 inkanctl user add "$1" 2>/dev/null) || return 1
   secret=$(printf '%s\n' "$out" | sed -n 's/^totp-secret: *//p')
-  mkdir -p "$INKAN_STATE/signers"
-  ( umask 077; printf 'S_PW=%q\nS_PIN=%q\nS_SECRET=%q\n' "$2" "$3" "$secret" >"$INKAN_STATE/signers/$1" )
+  mkdir -p "$(inkan_signers)"
+  ( umask 077; printf 'S_PW=%q\nS_PIN=%q\nS_SECRET=%q\n' "$2" "$3" "$secret" >"$(inkan_signers)/$1" )
   printf '%s\n' "$secret"
 }
+
+# Where the test signers' secrets are kept for enrolment: outside the state
+# directory (tests search it for leaked secrets), 0700.
+inkan_signers() { echo "${INKAN_SIGNERS_DIR:-$INKAN_STATE/../.inkan-signers}"; }
 
 # inkan_otp_ledger SECRET -> the file holding the last TOTP step (absolute,
 # 30 s units) used for that signer: the SAM accepts each step once, and
@@ -229,15 +233,15 @@ inkan_otp() {
   done
 }
 
-# inkan_add_credential USER KEYTYPE -> prints the credential id. As issue 7
-# has it: the operator hands out a one-time identification code, the signer
-# (password, PIN, OTP) instructs key generation through the CSC API, the
-# test CA issues the certificate from the CSR, the operator registers it.
-inkan_add_credential() {
+# inkan_enrol USER KEYTYPE -> prints "ID CSR_FILE" (a pending credential). As
+# issue 7 has it: the operator hands out a one-time identification code, the
+# signer (password, PIN, OTP) instructs key generation through the CSC API
+# and gets the CSR.
+inkan_enrol() {
   local user=$1 kt=$2 code tok otp body id alg len S_PW S_PIN S_SECRET
   local csr="$INKAN_STATE/ca/$user-$kt-$$-$RANDOM.csr" url cacert
   # shellcheck disable=SC1090
-  . "$INKAN_STATE/signers/$user" || return 1
+  . "$(inkan_signers)/$user" || return 1
   url=$(inkan_url) cacert=$(inkan_cacert)
   case $kt in
     p256) alg=1.2.840.10045.2.1 len=256 ;;
@@ -263,6 +267,14 @@ inkan_add_credential() {
   printf '%s' "$body" | jq -r .csr | base64 -d | openssl req -inform DER -out "$csr" 2>/dev/null ||
     { echo "inkan: the CSR does not parse" >&2; return 1; }
   openssl req -in "$csr" -verify -noout 2>/dev/null || { echo "inkan: CSR does not verify" >&2; return 1; }
+  echo "$id $csr"
+}
+
+# inkan_add_credential USER KEYTYPE -> prints the credential id: enrolled,
+# its certificate issued by the test CA and registered by the operator.
+inkan_add_credential() {
+  local id csr
+  read -r id csr < <(inkan_enrol "$1" "$2") && [ -n "$csr" ] || return 1
   openssl x509 -req -in "$csr" -CA "$INKAN_STATE/ca/ca.pem" -CAkey "$INKAN_STATE/ca/ca.key" \
     -CAcreateserial -days "${INKAN_CERT_DAYS:-365}" -extfile "$INKAN_STATE/ca/ee.ext" \
     -out "${csr%.csr}.pem" 2>/dev/null || return 1

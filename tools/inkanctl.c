@@ -851,8 +851,8 @@ static int cmd_user_list(struct ctl *ctl, int argc, char **argv)
 static int cmd_user_idcode(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
-	Inkan__UserIdCodeReq req = INKAN__USER_ID_CODE_REQ__INIT;
-	Inkan__UserIdCodeRep *rep;
+	Inkan__UserIdcodeReq req = INKAN__USER_IDCODE_REQ__INIT;
+	Inkan__UserIdcodeRep *rep;
 	char what[128];
 	int opt;
 
@@ -865,9 +865,9 @@ static int cmd_user_idcode(struct ctl *ctl, int argc, char **argv)
 	req.username = argv[optind];
 	req.has_id_code = id_code_from_env(&req.id_code);
 	snprintf(what, sizeof(what), "user idcode %s", argv[optind]);
-	rep = (Inkan__UserIdCodeRep *)admin_call(ctl, what,
+	rep = (Inkan__UserIdcodeRep *)admin_call(ctl, what,
 	    INKAN__MSG_TYPE__ADMIN_USER_IDCODE_REQ, &req.base,
-	    &inkan__user_id_code_rep__descriptor);
+	    &inkan__user_idcode_rep__descriptor);
 	if (rep->id_code)
 		print_id_code(rep->id_code, argv[optind]);
 	else

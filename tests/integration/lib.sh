@@ -46,6 +46,7 @@ t_start() {
   done
   inkan_setup "$T_TMP/state" "$port" || bail "setup failed"
   inkan_start || bail "daemons did not start"
+  export INKAN_SIGNERS_DIR=$T_TMP/signers
   URL=$(inkan_url)
   # HTTPS with the test CA (issue 4): curl and inkan-sign trust it.
   CACERT=$(inkan_cacert)

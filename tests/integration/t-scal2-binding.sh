@@ -112,19 +112,23 @@ is "extend: a used-up SAD cannot be extended" "$HTTP" 400
 
 # --- item 6: certificate validity (UTC) at authorize and at sign
 new_signer carol p256
-# carol's one OTP: the next step's code, good for 30 to 60 s (refusals
-# before the factors do not spend it)
-OTP=$(inkan_totp "$SECRET" 1)
-EXP=$(cred_with_dates carol 20200101000000Z 20210101000000Z) || bail "expired certificate"
-FUT=$(cred_with_dates carol "$(utc 31536000)" "$(utc 63072000)") || bail "future certificate"
-d=$(digest sha256 "carol's contract")
-authorize "$EXP" "$TOKEN" "$OTP" "$PIN" "$d"
-is "R25: an expired certificate: no SAD" "$HTTP" 400
-is "R25: ... Signing certificate is expired" "$(jget .error_description)" "Signing certificate is expired"
-authorize "$FUT" "$TOKEN" "$OTP" "$PIN" "$d"
-is "R25: a certificate not valid yet: no SAD" "$(jget .error_description)" "Signing certificate is expired"
-end=$(( $(date +%s) + 6 ))
+# issue 7: a certificate outside its validity is never registered, so the
+# key stays unusable; the check at every authorize/sign (R25) is shown with a
+# certificate that expires between the two.
+for when in "20200101000000Z 20210101000000Z expired" "$(utc 31536000) $(utc 63072000) not-yet-valid"; do
+  set -- $when
+  read -r BADC bcsr < <(inkan_enrol carol p256) && [ -n "$bcsr" ] || bail "enrol carol"
+  issue_cert "$bcsr" "$1" "$2" "${bcsr%.csr}.pem" || bail "issue $3"
+  out=$(inkanctl credential import-cert --credential "$BADC" --cert "${bcsr%.csr}.pem" --chain "$INKAN_STATE/ca/ca.pem" 2>&1)
+  ok "R25: an $3 certificate is not registered ($out)" test $? -ne 0
+done
+end=$(( $(date +%s) + 10 ))
 SHORT=$(cred_with_dates carol "$(utc -60)" "$(date -u -d "@$end" +%Y%m%d%H%M%SZ)") || bail "short certificate"
+# carol's one OTP (refusals before the factors do not spend it)
+next_otp
+d=$(digest sha256 "carol's contract")
+authorize "$BADC" "$TOKEN" "$OTP" "$PIN" "$d"
+is "R25: ... so its key gets no SAD" "$(jget .error_description)" "Credential is disabled"
 authorize "$SHORT" "$TOKEN" "$OTP" "$PIN" "$d"
 is "R25: a certificate valid for a few more seconds: a SAD" "$HTTP" 200
 now=$(date +%s); [ "$now" -le "$end" ] && sleep $((end - now + 1))

@@ -98,9 +98,8 @@ EOF
 # cred_with_dates USER START END -> prints the credential id; its certificate
 # is valid from START to END (UTC, YYYYMMDDHHMMSSZ).
 cred_with_dates() {
-  local user=$1 out id csr=$INKAN_STATE/ca/$1-$RANDOM$RANDOM.csr
-  out=$(inkanctl credential create --user "$user" --key-type p256 --cn "$user" --csr-out "$csr") || return 1
-  id=$(printf '%s\n' "$out" | sed -n 's/^credential: *//p')
+  local user=$1 id csr
+  read -r id csr < <(inkan_enrol "$user" p256) && [ -n "$csr" ] || return 1
   issue_cert "$csr" "$2" "$3" "${csr%.csr}.pem" || return 1
   inkanctl credential import-cert --credential "$id" --cert "${csr%.csr}.pem" \
     --chain "$INKAN_STATE/ca/ca.pem" >/dev/null || return 1
