@@ -181,7 +181,7 @@ ca_issue "$T_TMP/x.csr" "$T_TMP/x.pem" -60 12
 out=$(import "$EXP" "$T_TMP/x.pem"); rc=$?
 is "a certificate valid for a few more seconds is registered" "$rc" 0
 sleep 14
-d_kill inkan-sam TERM; rm -f "$INKAN_STATE"/sam/*.sock; d_start inkan-sam
+inkan_stop; inkan_start || bail "restart"
 ok "at start the SAM destroyed the key of the expired certificate" grep -q "destroyed key $EXP" "$SCMLOG"
 ok "... recorded: key.destroy reason expired by the SAM" has_rec key.destroy "actor=component:inkan-sam .*reason=expired .*cred=$EXP"
 TOKEN=$(login hanako "$PW")
