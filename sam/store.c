@@ -667,11 +667,13 @@ int sam_store_token_del_user(struct sam_store *st, int64_t user_id)
 	return r < 0 ? r : run(st, s, NULL);
 }
 
-int sam_store_cred_expired(struct sam_store *st, int64_t now,
+/* Runs statement `which` with one integer parameter and hands the text of
+ * the first column of every row to cb. */
+static int each_id(struct sam_store *st, int which, int64_t arg1,
     int (*cb)(void *arg, const char *id), void *arg)
 {
-	sqlite3_stmt *s = stmt(st, ST_CRED_EXPIRED);
-	int rc, r = bind_i64(s, 1, now);
+	sqlite3_stmt *s = stmt(st, which);
+	int rc, r = bind_i64(s, 1, arg1);
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -683,6 +685,12 @@ int sam_store_cred_expired(struct sam_store *st, int64_t now,
 	if (r < 0)
 		return r;
 	return rc == SQLITE_DONE ? 0 : db_err(rc);
+}
+
+int sam_store_cred_expired(struct sam_store *st, int64_t now,
+    int (*cb)(void *arg, const char *id), void *arg)
+{
+	return each_id(st, ST_CRED_EXPIRED, now, cb, arg);
 }
 
 /* Columns of CRED_COLS starting at 0. */
@@ -836,19 +844,7 @@ int sam_store_chain_get(struct sam_store *st, const char *id,
 int sam_store_cred_ids(struct sam_store *st, int64_t user_id,
     int (*cb)(void *arg, const char *id), void *arg)
 {
-	sqlite3_stmt *s = stmt(st, ST_CRED_IDS);
-	int rc, r = bind_i64(s, 1, user_id);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r = cb(arg, (const char *)sqlite3_column_text(s, 0));
-		if (r < 0)
-			break;
-	}
-	sqlite3_reset(s);
-	if (r < 0)
-		return r;
-	return rc == SQLITE_DONE ? 0 : db_err(rc);
+	return each_id(st, ST_CRED_IDS, user_id, cb, arg);
 }
 
 int sam_store_cred_list(struct sam_store *st, const char *username,

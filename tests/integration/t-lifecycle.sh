@@ -59,6 +59,8 @@ ok "... its subject is the registration's ($subj)" test "$subj" = "subject=email
 ok "... and it carries the identification code as challengePassword" csr_has_code "$T_TMP/c.csr" "$CODE"
 next_otp; create "$CODE" "$PIN" "$OTP"
 is "the code is used once: a second use is refused" "$HTTP/$(jget .error_description)" "400/Invalid, used or missing identification code"
+not_in_logs() { ! grep -rqF -- "$1" "$INKAN_STATE/log" "$AUDIT"; }
+ok "the identification code is in no log and no audit record" not_in_logs "$CODE"
 ok "key.generate by the signer is recorded" has_rec key.generate "actor=signer:hanako .*by=signer.*cred=$CRED"
 out=$(inkanctl credential create --user hanako 2>&1); rc=$?
 ok "the operator has no key generation command ($out)" test "$rc" -ne 0
