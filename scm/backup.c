@@ -168,7 +168,7 @@ int scm_bk_start(struct p11_token *t, const char *so_pin, size_t so_len,
     uint8_t share2[SCM_BK_SHARE_LEN], uint8_t **wkek, size_t *wkek_len,
     uint8_t **wmac, size_t *wmac_len)
 {
-	uint8_t *w = NULL;
+	uint8_t w[SCM_BK_SHARE_LEN];
 	CK_OBJECT_HANDLE wk = CK_INVALID_HANDLE, mac_key = CK_INVALID_HANDLE;
 	bool created;
 	CK_RV rv;
@@ -217,17 +217,14 @@ int scm_bk_start(struct p11_token *t, const char *so_pin, size_t so_len,
 		goto fail;
 
 	/* The shares: only their XOR is a key, and it lives in the token for
-	 * one wrap. */
-	if ((w = sodium_malloc(SCM_BK_SHARE_LEN)) == NULL) {
-		rc = -ENOMEM;
-		goto fail;
-	}
+	 * one wrap (a stack buffer, wiped: inkan-scm's sandbox forbids the
+	 * mprotect that sodium_malloc needs). */
 	randombytes_buf(share1, SCM_BK_SHARE_LEN);
 	randombytes_buf(share2, SCM_BK_SHARE_LEN);
 	for (int i = 0; i < SCM_BK_SHARE_LEN; i++)
 		w[i] = share1[i] ^ share2[i];
 	rc = import_share_key(t, w, false, &wk);
-	sodium_free(w);
+	sodium_memzero(w, sizeof w);
 	if (rc != 0)
 		goto fail;
 	rc = wrap(t, wk, *kek, wkek, wkek_len);

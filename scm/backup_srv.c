@@ -117,10 +117,8 @@ Inkan__Status scm_bk_answer_wrap(struct srv_ctx *c,
 				goto fail;
 			}
 		}
-		sodium_mprotect_readonly(e->user_pin);
 		rc = scm_bk_start(e->tok, (const char *)r->so_pin.data,
 		    r->so_pin.len, e->user_pin, e->user_pin_len, &e->kek, s1, s2, &wkek, &wkek_len, &wmac, &wmac_len);
-		sodium_mprotect_noaccess(e->user_pin);
 		/* The logout invalidated every private handle. */
 		e->handles_reset = true;
 		*e->mac_key = CK_INVALID_HANDLE;

@@ -15,7 +15,7 @@
 struct scm_bk_env {
 	struct p11_token *tok;
 	bool key_backup;
-	char *user_pin;             /* sodium_malloc'd, PROT_NONE between uses */
+	char *user_pin;             /* sodium_malloc'd at start-up (mlock'd, guard pages) */
 	size_t user_pin_len;
 	CK_OBJECT_HANDLE kek;       /* of the backup in progress */
 	CK_OBJECT_HANDLE *mac_key;  /* the daemon's MAC key handle */

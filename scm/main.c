@@ -220,13 +220,13 @@ static int scm_init(void *app)
 	}
 	r = p11_open(&s->tok, s->module, s->token_label, s->token_serial, pin,
 	    pin_len);
-	/* issue 7 item 5: with key_backup the PIN is kept (guarded page, no
-	 * access between uses) for the user login after a backup's SO login;
-	 * otherwise it is wiped now and never needed again. */
+	/* issue 7 item 5: with key_backup the PIN is kept (sodium_malloc'd:
+	 * mlock'd, guard pages, no core dumps) for the user login after a
+	 * backup's SO login; otherwise it is wiped now and never needed
+	 * again. (No PROT_NONE toggling: the sandbox forbids mprotect.) */
 	if (r == 0 && s->key_backup) {
 		s->bk.user_pin = pin;
 		s->bk.user_pin_len = pin_len;
-		sodium_mprotect_noaccess(pin);
 	} else {
 		sodium_free(pin);
 	}
@@ -754,7 +754,10 @@ static void scm_fini(void *app)
 	struct scm *s = app;
 
 	scm_bk_finish(&s->tok, &s->bk.kek);
-	sodium_free(s->bk.user_pin);
+	/* Wiped, not sodium_free'd: that needs mprotect, which the sandbox
+	 * forbids; the pages go with the process. */
+	if (s->bk.user_pin != NULL)
+		sodium_memzero(s->bk.user_pin, s->bk.user_pin_len);
 	s->bk.user_pin = NULL;
 	p11_close(&s->tok);
 	if (s->fd >= 0)
