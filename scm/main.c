@@ -12,9 +12,13 @@
  * only by a trusted KEK); answers are public keys, signatures and CSRs for
  * the key's own public key. Its own audit key (issue 5, scm/audit_key.c)
  * signs only checkpoint statements built here from (seq, head); no request
- * can name it and it can sign nothing else. It reads the token PIN once at
- * start-up, keeps it
- * in sodium_malloc'd memory and wipes it right after C_Login. It may not: use
+ * can name it and it can sign nothing else. Key backup (issue 7 item 5,
+ * scm/backup_srv.c, only with key_backup): keys leave only wrapped by a
+ * trusted session KEK made under the SO PIN the SAM passes on, the KEK only
+ * wrapped by two shares' XOR. It reads the token PIN once at start-up,
+ * keeps it in sodium_malloc'd memory and wipes it right after C_Login
+ * (with key_backup it keeps it for the user login that follows a backup's
+ * SO login). It may not: use
  * the network, exec or fork, read PINs after init, or log key material, PINs
  * or digests (seccomp policy: policy/seccomp-scm.c). If the token session is
  * lost it stops (fail closed) rather than serving without it. */

@@ -256,6 +256,12 @@ static void test_backup_restore(void **state)
 		assert_int_equal(attr_bool(&t, priv, CKA_DECRYPT), CK_FALSE);
 		assert_int_equal(attr_bool(&t, priv, CKA_UNWRAP), CK_FALSE);
 		assert_int_equal(attr_bool(&t, priv, CKA_TOKEN), CK_TRUE);
+		if (i == 0)
+			print_message("restored key: LOCAL=%d ALWAYS_SENSITIVE=%d "
+			    "NEVER_EXTRACTABLE=%d\n",
+			    attr_bool(&t, priv, CKA_LOCAL),
+			    attr_bool(&t, priv, CKA_ALWAYS_SENSITIVE),
+			    attr_bool(&t, priv, CKA_NEVER_EXTRACTABLE));
 	}
 	/* Not fresh any more. */
 	for (int i = 0; i < 32; i++)
