@@ -32,6 +32,7 @@ static const struct sandbox_rule rules[] = {
 	{ "ftruncate", SB_ANY, "SQLite checkpoint truncates the database / WAL" },
 	{ "futex", SB_ANY, "OpenSSL run-once locks, exit handlers" },
 	{ "getdents64", SB_ANY, "audit trail: list audit_dir to verify or show it (auditor socket)" },
+	{ "geteuid", SB_ANY, "SQLite opening a second connection (backup snapshot, restore marks)" },
 	{ "getpid", SB_ANY, "SQLite fork detection; log lines" },
 	{ "getrandom", SB_ANY, "libsodium randombytes: tokens, SADs, key ids, salts" },
 	{ "getsockopt", SB_PEERCRED, "SO_PEERCRED (and SO_PEERGROUPS) of each connection" },

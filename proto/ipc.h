@@ -15,6 +15,7 @@
 #include "signer.pb-c.h"
 #include "admin.pb-c.h"
 #include "crypto.pb-c.h"
+#include "backup.pb-c.h"
 
 /* Largest frame on any inkan socket (envelope + body). An AF_UNIX datagram
  * must fit the socket's send buffer (net.core.wmem_default is 208 KiB on a

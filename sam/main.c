@@ -40,6 +40,7 @@
 #include "scm_client.h"
 #include "store.h"
 #include "audit.h"
+#include "backup.h"         /* issue 7 item 5 */
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
@@ -597,6 +598,9 @@ static const struct srv_handler handlers[] = {
 	  &inkan__audit_verify_req__descriptor, sam_answer_audit_verify },
 	{ INKAN__MSG_TYPE__ADMIN_AUDIT_PUBKEY_REQ, PEER_AUDITOR,
 	  &inkan__audit_pubkey_req__descriptor, sam_answer_audit_pubkey },
+	/* issue 7 item 5: key backup (sam/backup.c), security officer only */
+	{ INKAN__MSG_TYPE__ADMIN_BACKUP_CREATE_REQ, PEER_SO,
+	  &inkan__backup_create_req__descriptor, sam_answer_backup_create },
 };
 
 static struct sam_app the_app = {
@@ -707,6 +711,11 @@ static int serve(void *a, volatile int *stop)
 	    c->lock_seconds, c->lock_seconds ? "" : " (until unlocked)",
 	    c->redeliver ? "yes" : "no");
 	audit_serve(app);       /* issue 5: group commit, refused peers */
+	/* issue 7 item 5: a restored database's pending marks, fail closed */
+	if ((r = sam_backup_resume(app)) < 0) {
+		log_err("restore: cannot finish the restore: %s", strerror(-r));
+		return 1;
+	}
 	r = srv_run(ls, n_ls, handlers,
 	    (int)(sizeof handlers / sizeof handlers[0]), app, stop);
 	if (r < 0) {
@@ -776,13 +785,25 @@ static int init_db(const char *config)
 int main(int argc, char **argv)
 {
 	const char *config = NULL;
-	bool want_init_db = false;
+	bool want_init_db = false, want_restore_db = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--init-db"))
 			want_init_db = true;
+		else if (!strcmp(argv[i], "--restore-db"))    /* issue 7 item 5 */
+			want_restore_db = true;
 		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			config = argv[++i];
+	}
+	if (want_restore_db) {
+		log_init(desc.name);
+		if (!config) {
+			log_err("usage: inkan-sam --config FILE --restore-db < INPUT");
+			return 2;
+		}
+		if (daemon_load_config(&desc, config) < 0)
+			return 1;
+		return sam_backup_restore_db(&the_app);
 	}
 	if (want_init_db) {
 		log_init(desc.name);

@@ -1,7 +1,8 @@
 /* mac.c — the row-integrity MAC key of inkan-scm (see mac.h). The key is
  * made by the token itself (CKM_GENERIC_SECRET_KEY_GEN) and can be used for
  * nothing but HMAC: no encrypt/decrypt/wrap/unwrap/derive, and its value can
- * never be read (SENSITIVE, not EXTRACTABLE). Its CKA_ID is not 16 bytes, so
+ * never be read (SENSITIVE; not EXTRACTABLE, or with key_backup wrappable by
+ * a trusted KEK only, so that a restored database keeps valid MACs). Its CKA_ID is not 16 bytes, so
  * no signer-key request (which names a 16-byte CKA_ID of a private key) can
  * ever reach it. */
 #include <errno.h>
@@ -40,10 +41,11 @@ static int find_mac_keys(struct p11_token *t, CK_OBJECT_HANDLE *hs,
 	return 0;
 }
 
-int scm_mac_open(struct p11_token *t, bool create, CK_OBJECT_HANDLE *key,
-    bool *created)
+int scm_mac_open(struct p11_token *t, bool create, bool wrappable,
+    CK_OBJECT_HANDLE *key, bool *created)
 {
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BBOOL ex = wrappable ? CK_TRUE : CK_FALSE;
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
 	CK_ULONG len = SCM_MAC_LEN;
@@ -56,7 +58,9 @@ int scm_mac_open(struct p11_token *t, bool create, CK_OBJECT_HANDLE *key,
 		{ CKA_TOKEN, &yes, sizeof yes },
 		{ CKA_PRIVATE, &yes, sizeof yes },
 		{ CKA_SENSITIVE, &yes, sizeof yes },
-		{ CKA_EXTRACTABLE, &no, sizeof no },
+		{ CKA_EXTRACTABLE, &ex, sizeof ex },
+		/* issue 7: with key_backup only a trusted KEK may wrap it */
+		{ CKA_WRAP_WITH_TRUSTED, &yes, sizeof yes },
 		{ CKA_SIGN, &yes, sizeof yes },
 		{ CKA_VERIFY, &yes, sizeof yes },
 		{ CKA_ENCRYPT, &no, sizeof no },

@@ -18,12 +18,13 @@
 
 /* Find the MAC key (CKO_SECRET_KEY, label SCM_MAC_LABEL); when there is
  * none and create is set, generate it: CKK_GENERIC_SECRET, 32 bytes, TOKEN,
- * PRIVATE, SENSITIVE, never EXTRACTABLE, SIGN/VERIFY only (without create:
+ * PRIVATE, SENSITIVE, WRAP_WITH_TRUSTED, EXTRACTABLE only when wrappable
+ * (key_backup: backup by a trusted KEK), SIGN/VERIFY only (without create:
  * P11_NOT_FOUND). -EEXIST when the label is ambiguous (two keys): refuse
  * rather than pick one. Create only as the user that serves: SoftHSM writes
  * the object file as the calling uid. */
-int scm_mac_open(struct p11_token *t, bool create, CK_OBJECT_HANDLE *key,
-    bool *created);
+int scm_mac_open(struct p11_token *t, bool create, bool wrappable,
+    CK_OBJECT_HANDLE *key, bool *created);
 
 /* CKM_SHA256_HMAC of one input with the MAC key. */
 int scm_mac_compute(struct p11_token *t, CK_OBJECT_HANDLE key,

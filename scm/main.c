@@ -12,9 +12,13 @@
  * only by a trusted KEK); answers are public keys, signatures and CSRs for
  * the key's own public key. Its own audit key (issue 5, scm/audit_key.c)
  * signs only checkpoint statements built here from (seq, head); no request
- * can name it and it can sign nothing else. It reads the token PIN once at
- * start-up, keeps it
- * in sodium_malloc'd memory and wipes it right after C_Login. It may not: use
+ * can name it and it can sign nothing else. Key backup (issue 7 item 5,
+ * scm/backup_srv.c, only with key_backup): keys leave only wrapped by a
+ * trusted session KEK made under the SO PIN the SAM passes on, the KEK only
+ * wrapped by two shares' XOR. It reads the token PIN once at start-up,
+ * keeps it in sodium_malloc'd memory and wipes it right after C_Login
+ * (with key_backup it keeps it for the user login that follows a backup's
+ * SO login). It may not: use
  * the network, exec or fork, read PINs after init, or log key material, PINs
  * or digests (seccomp policy: policy/seccomp-scm.c). If the token session is
  * lost it stops (fail closed) rather than serving without it. */
@@ -41,6 +45,8 @@
 #include "pkcs11.h"
 #include "mac.h"
 #include "audit_key.h"
+#include "backup.h"       /* issue 7 item 5 */
+#include "backup_srv.h"
 
 #define SCM_KEY_ID_LEN P11_KEY_ID_LEN
 #define SCM_MAX_DIGESTS INKAN_MAX_HASHES    /* 256: fits one frame */
@@ -66,6 +72,7 @@ struct scm {
 	CK_OBJECT_HANDLE mac_key;   /* issue 3: row-integrity HMAC key */
 	struct scm_audit_key audit_key;   /* issue 5: checkpoint signing key */
 	bool have_audit_key;
+	struct scm_bk_env bk;       /* issue 7 item 5: key backup */
 };
 
 static struct scm scm = { .fd = -1 };
@@ -217,7 +224,16 @@ static int scm_init(void *app)
 	}
 	r = p11_open(&s->tok, s->module, s->token_label, s->token_serial, pin,
 	    pin_len);
-	sodium_free(pin);       /* wipes; the PIN is not needed again */
+	/* issue 7 item 5: with key_backup the PIN is kept (sodium_malloc'd:
+	 * mlock'd, guard pages, no core dumps) for the user login after a
+	 * backup's SO login; otherwise it is wiped now and never needed
+	 * again. (No PROT_NONE toggling: the sandbox forbids mprotect.) */
+	if (r == 0 && s->key_backup) {
+		s->bk.user_pin = pin;
+		s->bk.user_pin_len = pin_len;
+	} else {
+		sodium_free(pin);
+	}
 	if (r != 0) {
 		p11_log_failure("cannot open the token", r);
 		return -EIO;
@@ -228,7 +244,8 @@ static int scm_init(void *app)
 		bool created = false;
 
 		s->mac_key = CK_INVALID_HANDLE;
-		r = scm_mac_open(&s->tok, false, &s->mac_key, &created);
+		r = scm_mac_open(&s->tok, false, s->key_backup, &s->mac_key,
+		    &created);
 		if (r != 0 && r != P11_NOT_FOUND) {
 			p11_log_failure("cannot look up the MAC key", r);
 			return -EIO;
@@ -572,7 +589,8 @@ static Inkan__Status scm_answer_mac(struct srv_ctx *c,
 	if (scm.mac_key == CK_INVALID_HANDLE) {
 		bool created = false;
 
-		rc = scm_mac_open(&scm.tok, true, &scm.mac_key, &created);
+		rc = scm_mac_open(&scm.tok, true, scm.key_backup, &scm.mac_key,
+		    &created);
 		if (rc != 0) {
 			scm.mac_key = CK_INVALID_HANDLE;
 			return scm_fail(c, "mac", &none, rc);
@@ -669,6 +687,28 @@ static Inkan__Status scm_answer_audit_key(struct srv_ctx *c,
 	return INKAN__STATUS__OK;
 }
 
+/* issue 7 item 5: backup (scm/backup_srv.c). The SO login in between
+ * invalidates private handles: the audit key is looked up again. */
+static Inkan__Status scm_answer_backup_wrap(struct srv_ctx *c,
+    const ProtobufCMessage *msg)
+{
+	Inkan__Status st;
+
+	scm.bk.tok = &scm.tok;
+	scm.bk.key_backup = scm.key_backup;
+	scm.bk.mac_key = &scm.mac_key;
+	st = scm_bk_answer_wrap(c, (const Inkan__BackupWrapReq *)msg, &scm.bk);
+	if (scm.bk.handles_reset)
+		scm.have_audit_key = false;
+	if (scm.bk.lost && scm.stop != NULL) {
+		log_err("backup: the user login could not be restored: "
+		    "stopping so that the service manager restarts inkan-scm");
+		scm.lost = true;
+		*scm.stop = 1;
+	}
+	return st;
+}
+
 static const struct srv_handler scm_handlers[] = {
 	{ INKAN__MSG_TYPE__CRYPTO_KEYGEN_REQ, PEER_SAM,
 	    &inkan__keygen_req__descriptor, scm_answer_keygen },
@@ -686,6 +726,8 @@ static const struct srv_handler scm_handlers[] = {
 	    &inkan__audit_sign_req__descriptor, scm_answer_audit_sign },
 	{ INKAN__MSG_TYPE__CRYPTO_AUDIT_PUBKEY_REQ, PEER_SAM,
 	    &inkan__audit_key_req__descriptor, scm_answer_audit_key },
+	{ INKAN__MSG_TYPE__CRYPTO_BACKUP_WRAP_REQ, PEER_SAM,
+	    &inkan__backup_wrap_req__descriptor, scm_answer_backup_wrap },
 };
 
 static int scm_serve(void *app, volatile int *stop)
@@ -715,6 +757,12 @@ static void scm_fini(void *app)
 {
 	struct scm *s = app;
 
+	scm_bk_finish(&s->tok, &s->bk.kek);
+	/* Wiped, not sodium_free'd: that needs mprotect, which the sandbox
+	 * forbids; the pages go with the process. */
+	if (s->bk.user_pin != NULL)
+		sodium_memzero(s->bk.user_pin, s->bk.user_pin_len);
+	s->bk.user_pin = NULL;
 	p11_close(&s->tok);
 	if (s->fd >= 0)
 		close(s->fd);
@@ -739,10 +787,14 @@ static void usage(FILE *fp)
 	fprintf(fp,
 	    "usage: inkan-scm --config FILE [--check-config]\n"
 	    "       inkan-scm --config FILE --init-token --so-pin-file FILE\n"
+	    "       inkan-scm --config FILE --restore < INPUT\n"
 	    "  --init-token  initialise a free token slot with [scm] "
 	    "token_label,\n"
 	    "                the SO PIN from --so-pin-file and the user PIN "
-	    "from pin_file\n");
+	    "from pin_file\n"
+	    "  --restore     put the keys of a backup back into a fresh token "
+	    "(input from\n"
+	    "                inkanctl backup restore; docs/lifecycle.md)\n");
 }
 
 static int init_token_main(int argc, char **argv)
@@ -849,6 +901,42 @@ out:
 	return ret;
 }
 
+/* issue 7 item 5: one-shot restore (scm/backup_srv.c), before any service. */
+static int restore_main(int argc, char **argv)
+{
+	struct scm_bk_restore_cfg cfg;
+	struct rlimit nocore = { 0, 0 };
+	const char *config = NULL;
+
+	log_init("inkan-scm");
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &nocore);
+	umask(0077);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--restore") != 0) {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (daemon_load_config(&scm_desc, config) < 0)
+		return 1;
+	if (scm.softhsm_conf != NULL &&
+	    setenv("SOFTHSM2_CONF", scm.softhsm_conf, 1) < 0)
+		return 1;
+	cfg.module = scm.module;
+	cfg.token_label = scm.token_label;
+	cfg.token_serial = scm.token_serial;
+	cfg.pin_file = scm.pin_file;
+	cfg.key_backup = scm.key_backup;
+	return scm_bk_restore_main(&cfg);
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0) {
@@ -856,6 +944,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 1; i < argc; i++) {
+		/* issue 7 item 5: inkan-scm --config FILE --restore */
+		if (strcmp(argv[i], "--restore") == 0)
+			return restore_main(argc, argv);
 		if (strcmp(argv[i], "--init-token") == 0 ||
 		    strcmp(argv[i], "--so-pin-file") == 0)
 			return init_token_main(argc, argv);

@@ -95,10 +95,10 @@ static void test_mac_key(void **state)
 	(void)state;
 	open_token(&t);
 	/* looked up only: nothing is made */
-	assert_int_equal(scm_mac_open(&t, false, &k, &created), P11_NOT_FOUND);
+	assert_int_equal(scm_mac_open(&t, false, false, &k, &created), P11_NOT_FOUND);
 	assert_false(created);
 	/* made on request */
-	assert_int_equal(scm_mac_open(&t, true, &k, &created), 0);
+	assert_int_equal(scm_mac_open(&t, true, false, &k, &created), 0);
 	assert_true(created);
 
 	/* its attributes */
@@ -145,7 +145,7 @@ static void test_mac_key(void **state)
 
 	/* the same key after a reopen (the database's MACs stay valid) */
 	open_token(&t);
-	assert_int_equal(scm_mac_open(&t, true, &k2, &created), 0);
+	assert_int_equal(scm_mac_open(&t, true, false, &k2, &created), 0);
 	assert_false(created);
 	assert_int_equal(scm_mac_compute(&t, k2, in1, sizeof in1, m1b), 0);
 	assert_memory_equal(m1, m1b, SCM_MAC_LEN);
@@ -171,7 +171,7 @@ static void test_mac_key(void **state)
 		};
 		assert_int_equal(t.f->C_GenerateKey(t.session, &mech, tmpl,
 		    sizeof tmpl / sizeof tmpl[0], &other), CKR_OK);
-		assert_int_equal(scm_mac_open(&t, true, &k2, &created), -EEXIST);
+		assert_int_equal(scm_mac_open(&t, true, false, &k2, &created), -EEXIST);
 	}
 	p11_close(&t);
 }

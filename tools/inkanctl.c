@@ -32,6 +32,7 @@
 #include "ipc.h"
 #include "fileio.h"
 #include "secret.h"
+#include "inkanctl-backup.h"    /* issue 7 item 5 */
 
 #define PROG "inkanctl"
 
@@ -140,6 +141,10 @@ static void usage(FILE *f)
 	    "             [--event TYPE|PREFIX*] [--limit N]   (T: YYYY-MM-DD[THH:MM:SS[.mmm]Z] or @SECONDS)\n"
 	    "  audit verify                  (the live trail, against inkan-sam's chain head)\n"
 	    "  audit pubkey [--out FILE]     (PEM; fingerprint on stderr)\n"
+	    "key backup (issue 7; docs/lifecycle.md):\n"
+	    "  backup create --so-pin-file F --out ARCHIVE --share1-out F1 --share2-out F2\n"
+	    "  backup restore --archive A --share F1 --share F2 (--audit-dir D | --no-audit-trail)\n"
+	    "                [--skip-key ID]...   (root, services stopped, fresh state)\n"
 	    "Each command goes to its role's socket: [sam] admin_socket (the commands\n"
 	    "above the security officer's), so_socket or auditor_socket of --config FILE\n"
 	    "(default: $INKAN_CONFIG), or --socket PATH.\n"
@@ -1509,6 +1514,12 @@ static int cmd_audit_pubkey(struct ctl *ctl, int argc, char **argv)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* issue 7 item 5: key backup and recovery (tools/inkanctl-backup.c) */
+static int cmd_backup(struct ctl *ctl, int argc, char **argv)
+{
+	return inkanctl_backup(ctl->config, ctl->socket, argc, argv);
+}
+
 static const struct command {
 	const char *group;
 	const char *name;          /* NULL: the group is the command */
@@ -1533,6 +1544,8 @@ static const struct command {
 	{ "audit", "show", cmd_audit_show },
 	{ "audit", "verify", cmd_audit_verify },
 	{ "audit", "pubkey", cmd_audit_pubkey },
+	/* issue 7 item 5: security officer (so_socket) / root for restore */
+	{ "backup", NULL, cmd_backup },
 };
 
 int main(int argc, char **argv)
