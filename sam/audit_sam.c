@@ -675,8 +675,9 @@ void audit_key_destroy(const struct srv_ctx *c, const char *cred_id, bool ok,
 {
 	char actor[AUDIT_ACTOR_MAX];
 
-	audit_record("key.destroy", audit_actor_peer(actor, c), ok, why,
-	    "cred", cred_text(cred_id), NULL);
+	/* c == NULL: the SAM's own decision (expiry sweep) */
+	audit_record("key.destroy", c ? audit_actor_peer(actor, c) :
+	    AUDIT_ACTOR_SAM, ok, why, "cred", cred_text(cred_id), NULL);
 }
 
 void audit_cert_import(const struct srv_ctx *c, const char *cred_id,

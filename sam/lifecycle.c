@@ -268,6 +268,8 @@ out:
 	return st;
 }
 
+#define LC_SWEEP_MAX 1024     /* keys destroyed per sweep; more: next round */
+
 static int collect_id(void *arg, const char *id)
 {
 	char ***v = arg;
@@ -276,7 +278,9 @@ static int collect_id(void *arg, const char *id)
 
 	while (*v && (*v)[n])
 		n++;
-	if (n >= 4096 || !(nv = realloc(*v, (n + 2) * sizeof *nv)))
+	if (n >= LC_SWEEP_MAX)
+		return -E2BIG;
+	if (!(nv = realloc(*v, (n + 2) * sizeof *nv)))
 		return -ENOMEM;
 	*v = nv;
 	if (!(nv[n] = strdup(id)))
@@ -292,14 +296,16 @@ static void free_ids(char **v)
 	free(v);
 }
 
+/* -E2BIG: LC_SWEEP_MAX keys were destroyed and more remain. */
 int sam_lc_sweep(struct sam_app *app)
 {
 	char **ids = NULL;
-	int n = 0;
+	int n = 0, r;
 	bool gone;
 
-	if (sam_store_cred_expired(app->core.store, app->core.now(), collect_id,
-	    &ids) < 0) {
+	r = sam_store_cred_expired(app->core.store, app->core.now(), collect_id,
+	    &ids);
+	if (r < 0 && r != -E2BIG) {
 		log_err("lifecycle: cannot list expired certificates");
 		free_ids(ids);
 		return -EIO;
@@ -310,8 +316,9 @@ int sam_lc_sweep(struct sam_app *app)
 			n++;
 	free_ids(ids);
 	if (n)
-		log_info("lifecycle: %d keys of expired certificates destroyed", n);
-	return n;
+		log_info("lifecycle: %d keys of expired certificates destroyed%s",
+		    n, r == -E2BIG ? "; more in the next round" : "");
+	return r == -E2BIG ? -E2BIG : n;
 }
 
 void sam_lc_tick(struct sam_app *app)
@@ -323,7 +330,8 @@ void sam_lc_tick(struct sam_app *app)
 		return;
 	next = now + (int64_t)(app->cfg.expiry_check ? app->cfg.expiry_check :
 	    86400);
-	(void)sam_lc_sweep(app);
+	if (sam_lc_sweep(app) == -E2BIG)
+		next = now;             /* the rest in the next poll round */
 }
 
 /* ---- the signer instructs key generation ------------------------------------- */

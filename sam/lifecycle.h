@@ -46,8 +46,9 @@ Inkan__Status sam_lc_cert_check(X509 *cert, X509 *const *chain, size_t n,
 Inkan__Status sam_lc_destroy(struct sam_app *app, const struct srv_ctx *c,
     const char *cred_id, const char *why, bool *gone);
 
-/* Every credential whose certificate has expired loses its key. Run at
- * start and once a day. Returns how many keys were destroyed. */
+/* Every credential whose certificate has expired loses its key (audited
+ * with the SAM as actor). Returns how many keys were destroyed, -E2BIG when
+ * 1024 were and more remain, -EIO when the list cannot be read. */
 int sam_lc_sweep(struct sam_app *app);
 /* From the serving loop: the sweep at the first round after start, then
  * every [sam] expiry_check seconds (default one day). */

@@ -677,7 +677,8 @@ static int each_id(struct sam_store *st, int which, int64_t arg1,
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r = cb(arg, (const char *)sqlite3_column_text(s, 0));
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		r = id ? cb(arg, id) : -ENOMEM;
 		if (r < 0)
 			break;
 	}
