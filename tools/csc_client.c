@@ -723,6 +723,81 @@ out:
 	return r;
 }
 
+/* A credential id as the service writes it: 1..64 of [A-Za-z0-9._-]. */
+static int cred_id_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 64)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == n;
+}
+
+int csc_create(struct csc_client *c, const char *key_algo, int key_len,
+    const struct secret *pin, const struct secret *otp,
+    const struct secret *id_code, const char *replaces, char **cred_id,
+    uint8_t **csr, size_t *csr_len)
+{
+	json_t *body = NULL, *rep = NULL, *pj = NULL, *oj = NULL, *cj = NULL;
+	const char *id;
+	int r = -ENOMEM;
+
+	*cred_id = NULL;
+	*csr = NULL;
+	*csr_len = 0;
+	if (c->api != 2) {
+		set_err(c, "credentials/create: a CSC v2 method");
+		return -EINVAL;
+	}
+	pj = secret_json(pin);
+	oj = secret_json(otp);
+	cj = secret_json(id_code);
+	if (pj == NULL || oj == NULL || cj == NULL) {
+		set_err(c, "credentials/create: PIN, OTP or identification code "
+		    "is not valid UTF-8");
+		r = -EINVAL;
+		goto out;
+	}
+	body = json_pack("{s:s, s:i, s:O, s:O, s:O}", "keyAlgo", key_algo,
+	    "keyLength", key_len, "PIN", pj, "OTP", oj,
+	    "identificationCode", cj);
+	if (body == NULL)
+		goto out;
+	if (replaces != NULL &&
+	    json_object_set_new(body, "replaces", json_string(replaces)) < 0)
+		goto out;
+	r = csc_post(c, "credentials/create", body, AUTH_BEARER, NULL, &rep);
+	if (r < 0)
+		goto out;
+	id = json_string_value(json_object_get(rep, "credentialID"));
+	if (!cred_id_ok(id) ||
+	    !json_is_string(json_object_get(rep, "csr")) ||
+	    b64_decode(json_string_value(json_object_get(rep, "csr")),
+	    CSC_CERT_MAX, csr, csr_len) < 0) {
+		set_err(c, "credentials/create: no usable credentialID and CSR "
+		    "in the answer");
+		r = -EPROTO;
+		goto out;
+	}
+	if ((*cred_id = strdup(id)) == NULL) {
+		free(*csr);
+		*csr = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = 0;
+out:
+	if (r == -ENOMEM && c->err[0] == '\0')
+		set_err(c, "credentials/create: out of memory");
+	json_decref(rep);
+	json_decref(body);
+	json_decref(pj);
+	json_decref(oj);
+	json_decref(cj);
+	return r;
+}
+
 int csc_sign_hash(struct csc_client *c, const char *cred_id, const char *sad,
     const uint8_t *hash, size_t hash_len, const char *hash_oid,
     const char *sign_oid, uint8_t **sig, size_t *sig_len)

@@ -62,6 +62,15 @@ int csc_sign_hash(struct csc_client *c, const char *cred_id, const char *sad,
     const uint8_t *hash, size_t hash_len, const char *hash_oid,
     const char *sign_oid, uint8_t **sig, size_t *sig_len);
 
+/* credentials/create (v2 only): the service generates a key in its HSM
+ * and answers its credential id and a PKCS#10 CSR signed by the key.
+ * key_algo: the key algorithm OID; key_len: 256/384 (EC), 2048/3072 (RSA).
+ * replaces may be NULL. *cred_id and *csr are malloc'd. */
+int csc_create(struct csc_client *c, const char *key_algo, int key_len,
+    const struct secret *pin, const struct secret *otp,
+    const struct secret *id_code, const char *replaces, char **cred_id,
+    uint8_t **csr, size_t *csr_len);
+
 /* ---- OAuth2 authorization code flow with PKCE (inkan-sign --oauth) ---- */
 
 struct csc_oauth_req {

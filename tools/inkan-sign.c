@@ -11,7 +11,12 @@
  * the signer gives them to the service's own consent page in a browser, and
  * this program only receives an authorization code on a loopback port
  * (127.0.0.1, random port, random state) and redeems it with its PKCE
- * verifier. The TLS server certificate is always verified (--cacert). */
+ * verifier. The TLS server certificate is always verified (--cacert).
+ * `inkan-sign enroll` is the signer's side of key generation (issue 7): with
+ * both factors and the CA's one-time identification code (INKAN_ID_CODE or
+ * typed without echo) it has the service generate a key in its HSM, checks
+ * the CSR it answers (signed by that key, carrying the code) and writes it
+ * for the CA. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -32,6 +37,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "cms.h"
@@ -79,7 +85,17 @@ static void usage(FILE *f)
 	    "xdg-open when available; the answer comes back to 127.0.0.1.\n"
 	    "Secrets come from /dev/tty without echo, or from INKAN_PASSWORD, INKAN_PIN,\n"
 	    "INKAN_OTP; INKAN_TOTP_SECRET (base32) computes the OTP when INKAN_OTP is unset.\n"
-	    "On success prints one line: signature: OUTFILE\n");
+	    "On success prints one line: signature: OUTFILE\n"
+	    "\n"
+	    "usage: " PROG " enroll --url URL --user NAME [--key TYPE] [--replaces ID]\n"
+	    "                  [--cacert FILE] --out CSRFILE\n"
+	    "Have the service generate a new key for you and write its CSR for the CA.\n"
+	    "  --key TYPE         p256 (default), p384, rsa2048 or rsa3072\n"
+	    "  --replaces ID      renew this credential (its key is destroyed once\n"
+	    "                     the new certificate is registered)\n"
+	    "  --out FILE         where to write the CSR (PEM; must not exist)\n"
+	    "Needs the password, PIN, OTP and the CA's identification code\n"
+	    "(INKAN_ID_CODE, or typed without echo). Prints: credential: ID, csr: FILE\n");
 }
 
 /* ---- the remote signer callback ----------------------------------------- */
@@ -419,10 +435,175 @@ static int remote_sign(void *arg, const uint8_t *hash, size_t hash_len,
 	return 0;
 }
 
+enum { OPT_URL = 1, OPT_USER, OPT_CRED, OPT_CACERT, OPT_OUT, OPT_API, OPT_PEM,
+	OPT_HELP, OPT_VERSION, OPT_OAUTH, OPT_CLIENT_ID, OPT_LANG,
+	OPT_KEY, OPT_REPLACES };
+
+/* ---- enroll: the signer instructs key generation ------------------------ */
+
+static void warn_plain_http(const char *url);
+
+static const struct {
+	const char *name;
+	const char *oid;
+	int len;
+} enroll_keys[] = {
+	{ "p256", "1.2.840.10045.2.1", 256 },
+	{ "p384", "1.2.840.10045.2.1", 384 },
+	{ "rsa2048", "1.2.840.113549.1.1.1", 2048 },
+	{ "rsa3072", "1.2.840.113549.1.1.1", 3072 },
+};
+
+/* The CSR must be signed by the key it names and carry exactly the code
+ * the signer typed as challengePassword: else the service did not do what
+ * it was asked and nothing is written. */
+static void enroll_check_csr(X509_REQ *req, const struct secret *code)
+{
+	EVP_PKEY *pk = X509_REQ_get0_pubkey(req);
+	int i = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+	X509_ATTRIBUTE *a = i >= 0 ? X509_REQ_get_attr(req, i) : NULL;
+	ASN1_TYPE *t = a && X509_ATTRIBUTE_count(a) == 1 ?
+	    X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+	const ASN1_STRING *v = NULL;
+
+	if (pk == NULL || X509_REQ_verify(req, pk) != 1)
+		die(1, "the service's CSR is not signed by the key it names; "
+		    "nothing written");
+	if (t && (t->type == V_ASN1_PRINTABLESTRING ||
+	    t->type == V_ASN1_UTF8STRING || t->type == V_ASN1_IA5STRING))
+		v = t->value.asn1_string;
+	if (v == NULL || (size_t)ASN1_STRING_length(v) != code->len ||
+	    sodium_memcmp(ASN1_STRING_get0_data(v), code->buf, code->len) != 0)
+		die(1, "the service's CSR does not carry your identification "
+		    "code; nothing written");
+}
+
+static const struct option enroll_options[] = {
+	{ "url", required_argument, NULL, OPT_URL },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "replaces", required_argument, NULL, OPT_REPLACES },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int enroll_main(int argc, char **argv)
+{
+	const char *url = NULL, *user = NULL, *cacert = NULL, *out = NULL;
+	const char *replaces = NULL;
+	struct secret password = { 0 }, pin = { 0 }, otp = { 0 }, code = { 0 };
+	struct csc_client *csc = NULL;
+	char prompt[128], *cred_id = NULL;
+	uint8_t *csr = NULL;
+	const unsigned char *p;
+	size_t csr_len = 0, k = 0;
+	X509_REQ *req;
+	BIO *mem;
+	char *pem;
+	long pem_len;
+	int opt, r, tmp_exists = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", enroll_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_URL: url = optarg; break;
+		case OPT_USER: user = optarg; break;
+		case OPT_CACERT: cacert = optarg; break;
+		case OPT_OUT: out = optarg; break;
+		case OPT_REPLACES: replaces = optarg; break;
+		case OPT_KEY:
+			for (k = 0; k < sizeof enroll_keys / sizeof enroll_keys[0];
+			    k++)
+				if (strcmp(optarg, enroll_keys[k].name) == 0)
+					break;
+			if (k == sizeof enroll_keys / sizeof enroll_keys[0])
+				die(2, "--key: p256, p384, rsa2048 or rsa3072, not "
+				    "'%s'", optarg);
+			break;
+		case OPT_HELP: usage(stdout); return 0;
+		default:
+			die(2, "bad or incomplete option '%s' (see " PROG
+			    " --help)", argv[optind - 1]);
+		}
+	}
+	if (url == NULL || user == NULL || out == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+		die(2, "--url: must start with https:// or http://");
+	if (strlen(user) == 0 || strlen(user) > 64 || strchr(user, ':') != NULL)
+		die(2, "--user: 1 to 64 bytes, no ':'");
+	if (replaces != NULL && (strlen(replaces) == 0 || strlen(replaces) > 64))
+		die(2, "--replaces: 1 to 64 bytes");
+	if (access(out, F_OK) == 0)
+		die(1, "%s exists: the CSR is never written over a file", out);
+	if (cacert == NULL && getenv("INKAN_CACERT") != NULL &&
+	    *getenv("INKAN_CACERT"))
+		cacert = getenv("INKAN_CACERT");
+	warn_plain_http(url);
+	if (sodium_init() < 0)
+		die(1, "libsodium initialisation failed");
+	r = csc_client_new(url, cacert, 2, &csc);
+	if (r < 0)
+		die(1, "cannot set up the HTTP client: %s", strerror(-r));
+
+	if (secret_alloc(&password) < 0 || secret_alloc(&pin) < 0 ||
+	    secret_alloc(&otp) < 0 || secret_alloc(&code) < 0)
+		die(1, "out of secure memory");
+	snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
+	if ((r = secret_get("INKAN_PASSWORD", prompt, 0, &password)) < 0)
+		die(1, "password: %s", secret_strerror(r));
+	r = csc_login(csc, user, &password);
+	secret_free(&password);
+	if (r < 0)
+		die(1, "%s", csc_error(csc));
+	if ((r = secret_get("INKAN_ID_CODE", "Identification code from the "
+	    "CA: ", 0, &code)) < 0)
+		die(1, "identification code: %s", secret_strerror(r));
+	if ((r = secret_get("INKAN_PIN", "PIN for the new key: ", 0, &pin)) < 0)
+		die(1, "PIN: %s", secret_strerror(r));
+	if ((r = get_otp(&otp)) < 0)
+		die(1, "OTP: %s", secret_strerror(r));
+
+	r = csc_create(csc, enroll_keys[k].oid, enroll_keys[k].len, &pin, &otp,
+	    &code, replaces, &cred_id, &csr, &csr_len);
+	secret_free(&pin);
+	secret_free(&otp);
+	if (r < 0)
+		die(1, "%s", csc_error(csc));
+	p = csr;
+	req = d2i_X509_REQ(NULL, &p, (long)csr_len);
+	if (req == NULL || p != csr + csr_len)
+		die(1, "the service's CSR is not a DER PKCS#10 request; nothing "
+		    "written");
+	enroll_check_csr(req, &code);
+	secret_free(&code);
+
+	mem = BIO_new(BIO_s_mem());
+	if (mem == NULL || !PEM_write_bio_X509_REQ(mem, req))
+		die(1, "PEM encoding failed");
+	pem_len = BIO_get_mem_data(mem, &pem);
+	r = file_write_atomic(out, pem, (size_t)pem_len, 0644, 0, &tmp_exists);
+	if (r < 0)
+		die(1, "%s: %s (credential %s was created: ask the operator to "
+		    "revoke it, or enrol again)", out, strerror(-r), cred_id);
+	BIO_free(mem);
+	X509_REQ_free(req);
+	csc_logout(csc);
+	printf("credential: %s\ncsr: %s\n", cred_id, out);
+	free(csr);
+	free(cred_id);
+	csc_client_free(csc);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
-enum { OPT_URL = 1, OPT_USER, OPT_CRED, OPT_CACERT, OPT_OUT, OPT_API, OPT_PEM,
-	OPT_HELP, OPT_VERSION, OPT_OAUTH, OPT_CLIENT_ID, OPT_LANG };
+
 
 static const struct option options[] = {
 	{ "url", required_argument, NULL, OPT_URL },
@@ -504,6 +685,8 @@ int main(int argc, char **argv)
 	uint8_t *der = NULL;
 	BIO *content;
 
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0)
+		return enroll_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {

@@ -8,6 +8,16 @@ INKAN_BUILD=${INKAN_BUILD:?}
 
 T_N=0
 T_FAIL=0
+# How much slower the daemons are: 20 under valgrind. Timed settings and
+# sleeps that race the daemons are multiplied by it.
+T_SLOW=$(inkan_slow 1 20)
+# eventually CMD...: CMD succeeds within 10 s (x T_SLOW), tried every 50 ms.
+# For what a daemon writes just after it answered or started listening.
+eventually() {
+  local i
+  for i in $(seq 1 $((200 * T_SLOW))); do "$@" && return 0; sleep 0.05; done
+  "$@"
+}
 T_TMP=$(mktemp -d /tmp/inkan-test.XXXXXX)
 chmod 0755 "$T_TMP"
 

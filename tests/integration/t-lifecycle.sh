@@ -176,9 +176,24 @@ ok "an unknown credential: a one-line error ($out)" test "$rc" -eq 1 -a "$(print
 
 # ---- 4c. expiry, noticed at start ---------------------------------------------
 out=$(inkanctl user idcode hanako 2>/dev/null); CODE3=$(printf '%s\n' "$out" | sed -n 's/^id-code: *//p')
-next_otp; create "$CODE3" "$PIN" "$OTP"
-EXP=$(jget .credentialID)
-jget .csr | base64 -d | openssl req -inform DER -out "$T_TMP/x.csr" 2>/dev/null
+# (through the signer's own client this time: inkan-sign enroll)
+enroll() {  # enroll CODE OUT [ARGS...] -> out, rc
+  local code=$1 o=$2; shift 2
+  next_otp
+  out=$(INKAN_PASSWORD=$PW INKAN_PIN=$PIN INKAN_OTP=$OTP INKAN_ID_CODE=$code \
+    "$(inkan_bin inkan-sign)" enroll --url "$URL" --user hanako --out "$o" "$@" 2>&1); rc=$?
+}
+enroll "WRONG-$CODE3" "$T_TMP/bad.csr"
+ok "inkan-sign enroll with a wrong code: exit 1, one line ($out)" test "$rc" -eq 1 -a "$(printf '%s\n' "$out" | wc -l)" -eq 1
+ok "... nothing written" test ! -e "$T_TMP/bad.csr"
+enroll "$CODE3" "$T_TMP/x.csr"
+is "inkan-sign enroll: the signer has a key generated" "$rc" 0
+EXP=$(printf '%s\n' "$out" | sed -n 's/^credential: //p')
+ok "... it prints the credential and CSR ($out)" test -n "$EXP" -a "$(printf '%s\n' "$out" | sed -n 's/^csr: //p')" = "$T_TMP/x.csr"
+ok "... the CSR is signed by the new key" openssl req -in "$T_TMP/x.csr" -verify -noout
+ok "... and carries the code" csr_has_code "$T_TMP/x.csr" "$CODE3"
+enroll "$CODE3" "$T_TMP/x.csr"
+ok "... an existing CSR file is never written over ($out)" test "$rc" -ne 0
 ca_issue "$T_TMP/x.csr" "$T_TMP/x.pem" -60 12
 out=$(import "$EXP" "$T_TMP/x.pem"); rc=$?
 is "a certificate valid for a few more seconds is registered" "$rc" 0

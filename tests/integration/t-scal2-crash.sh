@@ -78,7 +78,8 @@ SAD3=$SAD
 sam_conf test_fault sign-after-reserve:3
 restart_sam || bail "inkan-sam restart"
 bg_sign c "$CRED" "$TOKEN" "$SAD3" "$h3"
-sleep 0.8
+reserved() { [ "$(state "$SAD3" "$h3")" = 2 ]; }
+eventually reserved
 is "C: h3 is reserved" "$(state "$SAD3" "$h3")" 2
 stop_one inkan-sam KILL
 wait "$BG"
@@ -100,7 +101,7 @@ ok "the kept signature is in the database with its hash" \
 # The strict deployment: redeliver = no refuses a signed hash outright.
 sam_conf redeliver no
 restart_sam || bail "inkan-sam restart"
-ok "redeliver = no is in the SAM's start line" grep -q "redeliver=no" "$SAMLOG"
+ok "redeliver = no is in the SAM's start line" eventually grep -q "redeliver=no" "$SAMLOG"
 sign_hash "$CRED" "$TOKEN" "$SAD12" $ECDSA "" "$h1"
 is "redeliver = no: a signed hash is refused (here: the SAD is used up)" "$HTTP/$(jget .error_description)" "400/Numbers of signatures is too high"
 sam_conf redeliver -
