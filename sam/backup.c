@@ -271,6 +271,8 @@ Inkan__Status sam_answer_backup_create(struct srv_ctx *c,
 		/* A later chunk of the archive made last. */
 		if (req->has_so_pin || !req->has_archive_id ||
 		    !req->has_offset || req->archive_id.len != BK_ID_LEN) {
+			if (req->has_so_pin)
+				sam_wipe_bin(&req->so_pin);
 			srv_detail(c, "a chunk request has archive_id and offset only");
 			return INKAN__STATUS__INVALID_REQUEST;
 		}
@@ -293,6 +295,8 @@ Inkan__Status sam_answer_backup_create(struct srv_ctx *c,
 	}
 	if (!req->has_so_pin || req->so_pin.len < 1 ||
 	    req->so_pin.len > BK_SO_PIN_MAX) {
+		if (req->has_so_pin)
+			sam_wipe_bin(&req->so_pin);
 		srv_detail(c, "so_pin must be 1..64 bytes");
 		return INKAN__STATUS__INVALID_REQUEST;
 	}
@@ -446,6 +450,7 @@ int sam_backup_resume(struct sam_app *app)
 	sqlite3_stmt *q = NULL;
 	char archive[2 * BK_ID_LEN + 1] = "", head[65] = "", seq[24] = "";
 	char **ids = NULL, n_txt[16];
+	const char *t;
 	size_t n = 0;
 	int r = 0, have = 0;
 
@@ -461,12 +466,22 @@ int sam_backup_resume(struct sam_app *app)
 		return 0;       /* no restore pending */
 	}
 	if (sqlite3_step(q) == SQLITE_ROW) {
-		snprintf(archive, sizeof archive, "%s",
-		    (const char *)sqlite3_column_text(q, 0));
+		const char *a = (const char *)sqlite3_column_text(q, 0);
+		const char *h = (const char *)sqlite3_column_text(q, 2);
+
+		/* Written by --restore-db; checked again before it reaches
+		 * the audit trail and the log. */
+		if (!bk_hex_ok(a, 2 * BK_ID_LEN) || !bk_hex_ok(h, 64)) {
+			log_err("restore: the pending restore's record is "
+			    "malformed");
+			sqlite3_finalize(q);
+			sqlite3_close(db);
+			return -EINVAL;
+		}
+		memcpy(archive, a, sizeof archive);
+		memcpy(head, h, sizeof head);
 		snprintf(seq, sizeof seq, "%lld",
 		    (long long)sqlite3_column_int64(q, 1));
-		snprintf(head, sizeof head, "%s",
-		    (const char *)sqlite3_column_text(q, 2));
 		have = 1;
 	}
 	sqlite3_finalize(q);
@@ -484,7 +499,8 @@ int sam_backup_resume(struct sam_app *app)
 			goto out;
 		}
 		ids = ni;
-		ids[n++] = strdup((const char *)sqlite3_column_text(q, 0));
+		t = (const char *)sqlite3_column_text(q, 0);
+		ids[n++] = strdup(t != NULL ? t : "");
 	}
 	sqlite3_finalize(q);
 	q = NULL;
@@ -537,6 +553,16 @@ out:
 
 /* ---- inkan-sam --restore-db ------------------------------------------------ */
 
+static void wipe_free(uint8_t *b, size_t n)
+{
+	if (b != NULL) {
+		sodium_memzero(b, n);
+		free(b);
+	}
+}
+
+/* The input holds the database image: a bigger buffer is a fresh copy and
+ * the old one is wiped (realloc would free it as it is). */
 static int read_stdin(uint8_t **out, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
@@ -550,22 +576,24 @@ static int read_stdin(uint8_t **out, size_t *len)
 			uint8_t *nb;
 
 			if (cap >= BK_STDIN_MAX) {
-				free(b);
+				wipe_free(b, n);
 				return -EFBIG;
 			}
-			cap *= 2;
-			if ((nb = realloc(b, cap)) == NULL) {
-				free(b);
+			if ((nb = malloc(2 * cap)) == NULL) {
+				wipe_free(b, n);
 				return -ENOMEM;
 			}
+			memcpy(nb, b, n);
+			wipe_free(b, n);
 			b = nb;
+			cap *= 2;
 		}
 		k = read(0, b + n, cap - n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			int e = -errno;
-			free(b);
+			wipe_free(b, n);
 			return e;
 		}
 		if (k == 0)
@@ -585,6 +613,44 @@ static int exec_sql(sqlite3 *db, const char *sql)
 		log_err("restore-db: %s", err ? err : "sqlite error");
 		sqlite3_free(err);
 		return -EIO;
+	}
+	return 0;
+}
+
+int sam_backup_restore_db_parse(const uint8_t *data, size_t len,
+    Inkan__BackupRestoreDb **out)
+{
+	Inkan__BackupRestoreDb *in;
+
+	*out = NULL;
+	in = inkan__backup_restore_db__unpack(NULL, len, data);
+	if (in == NULL)
+		return -EINVAL;
+	if (in->archive_id.len != BK_ID_LEN || in->database.len < BK_DB_MIN ||
+	    !bk_hex_ok(in->audit_head, 64) || in->audit_seq > INT64_MAX)
+		goto bad;
+	for (size_t i = 0; i < in->n_destroyed; i++)
+		if (!sam_cred_id_ok(in->destroyed[i]))
+			goto bad;
+	*out = in;
+	return 0;
+bad:
+	inkan__backup_restore_db__free_unpacked(in, NULL);
+	return -EINVAL;
+}
+
+/* All of it, or -errno. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		p += k;
+		n -= (size_t)k;
 	}
 	return 0;
 }
@@ -618,25 +684,24 @@ int sam_backup_restore_db(struct sam_app *app)
 		log_err("restore-db: reading the input: %s", strerror(-r));
 		return 1;
 	}
-	in = inkan__backup_restore_db__unpack(NULL, raw_len, raw);
-	if (in == NULL || in->archive_id.len != BK_ID_LEN ||
-	    in->database.len < 512 || strlen(in->audit_head) != 64) {
+	if (sam_backup_restore_db_parse(raw, raw_len, &in) < 0) {
 		log_err("restore-db: the input is malformed");
 		goto out;
 	}
-	for (size_t i = 0; i < in->n_destroyed; i++)
-		if (!sam_cred_id_ok(in->destroyed[i])) {
-			log_err("restore-db: a destroyed credential id is malformed");
-			goto out;
-		}
-	if (asprintf(&tmp, "%s.restore", dbp) < 0)
+	if (asprintf(&tmp, "%s.restore", dbp) < 0) {
+		tmp = NULL;
 		goto out;
+	}
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
-	if (fd < 0 || write(fd, in->database.data, in->database.len) !=
-	    (ssize_t)in->database.len || fsync(fd) < 0) {
-		log_err("restore-db: writing %s: %s", tmp, strerror(errno));
+	if (fd < 0)
+		r = -errno;
+	else if ((r = write_all(fd, in->database.data, in->database.len)) == 0
+	    && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		log_err("restore-db: writing %s: %s", tmp, strerror(-r));
 		goto out;
 	}
 	close(fd);
@@ -670,6 +735,7 @@ int sam_backup_restore_db(struct sam_app *app)
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto out;
 	sqlite3_finalize(q);
+	q = NULL;
 	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO backup_restore_gone "
 	    "VALUES (?1)", -1, &q, NULL) != SQLITE_OK)
 		goto out;
@@ -686,12 +752,16 @@ int sam_backup_restore_db(struct sam_app *app)
 	sqlite3_close(db);
 	db = NULL;
 	/* The fresh database's side files belong to the old content. */
-	if (asprintf(&side, "%s-wal", dbp) < 0)
+	if (asprintf(&side, "%s-wal", dbp) < 0) {
+		side = NULL;
 		goto out;
+	}
 	unlink(side);
 	free(side);
-	if (asprintf(&side, "%s-shm", dbp) < 0)
+	if (asprintf(&side, "%s-shm", dbp) < 0) {
+		side = NULL;
 		goto out;
+	}
 	unlink(side);
 	if (rename(tmp, dbp) < 0) {
 		log_err("restore-db: rename %s: %s", tmp, strerror(errno));

@@ -72,7 +72,7 @@ static void free_rep_keys(Inkan__WrappedKey **pk, Inkan__WrappedKey *k)
 	free(k);
 }
 
-Inkan__Status scm_bk_answer_wrap(struct srv_ctx *c,
+static Inkan__Status answer_wrap(struct srv_ctx *c,
     const Inkan__BackupWrapReq *r, struct scm_bk_env *e)
 {
 	Inkan__BackupWrapRep rep = INKAN__BACKUP_WRAP_REP__INIT;
@@ -192,8 +192,30 @@ fail:
 	return bk_status(rc);
 }
 
+Inkan__Status scm_bk_answer_wrap(struct srv_ctx *c,
+    const Inkan__BackupWrapReq *r, struct scm_bk_env *e)
+{
+	Inkan__Status st = answer_wrap(c, r, e);
+
+	/* The request is ours (unpacked for this call, freed by the server
+	 * right after, unwiped): the SO PIN goes now, on every path. */
+	if (r->has_so_pin && r->so_pin.data != NULL)
+		sodium_memzero(r->so_pin.data, r->so_pin.len);
+	return st;
+}
+
 /* ---- one-shot restore ---------------------------------------------------- */
 
+static void wipe_free(uint8_t *b, size_t n)
+{
+	if (b != NULL) {
+		sodium_memzero(b, n);
+		free(b);
+	}
+}
+
+/* The input holds the shares' key: a bigger buffer is a fresh copy and the
+ * old one is wiped (realloc would free it as it is). */
 static int read_stdin(uint8_t **out, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
@@ -207,22 +229,24 @@ static int read_stdin(uint8_t **out, size_t *len)
 			uint8_t *nb;
 
 			if (cap >= BK_STDIN_MAX) {
-				free(b);
+				wipe_free(b, n);
 				return -EFBIG;
 			}
-			cap *= 2;
-			if ((nb = realloc(b, cap)) == NULL) {
-				free(b);
+			if ((nb = malloc(2 * cap)) == NULL) {
+				wipe_free(b, n);
 				return -ENOMEM;
 			}
+			memcpy(nb, b, n);
+			wipe_free(b, n);
 			b = nb;
+			cap *= 2;
 		}
 		k = read(0, b + n, cap - n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			int e = -errno;
-			free(b);
+			wipe_free(b, n);
 			return e;
 		}
 		if (k == 0)
@@ -280,6 +304,41 @@ static bool key_type_ok(Inkan__KeyType t)
 	    t == INKAN__KEY_TYPE__KEY_RSA_3072;
 }
 
+int scm_bk_restore_input_parse(const uint8_t *data, size_t len,
+    Inkan__BackupRestoreInput **out)
+{
+	Inkan__BackupRestoreInput *in;
+
+	*out = NULL;
+	in = inkan__backup_restore_input__unpack(NULL, len, data);
+	if (in == NULL)
+		return -EINVAL;
+	if (in->unwrap_key.len != SCM_BK_SHARE_LEN ||
+	    in->wrapped_kek.len == 0 || in->wrapped_kek.len > 64 ||
+	    in->wrapped_mac_key.len == 0 ||
+	    in->wrapped_mac_key.len > SCM_BK_WRAPPED_MAX)
+		goto bad;
+	for (size_t i = 0; i < in->n_keys; i++) {
+		const Inkan__WrappedKey *k = in->keys[i];
+
+		/* Strictly increasing ids (the archive's order): no key is
+		 * put into the token twice under one CKA_ID. */
+		if (k->key_id.len != P11_KEY_ID_LEN || !key_type_ok(k->key_type) ||
+		    k->spki.len == 0 || k->spki.len > SCM_BK_SPKI_MAX ||
+		    k->wrapped.len == 0 || k->wrapped.len > SCM_BK_WRAPPED_MAX ||
+		    (i > 0 && memcmp(in->keys[i - 1]->key_id.data,
+		    k->key_id.data, P11_KEY_ID_LEN) >= 0))
+			goto bad;
+	}
+	*out = in;
+	return 0;
+bad:
+	if (in->unwrap_key.data != NULL)
+		sodium_memzero(in->unwrap_key.data, in->unwrap_key.len);
+	inkan__backup_restore_input__free_unpacked(in, NULL);
+	return -EINVAL;
+}
+
 int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 {
 	Inkan__BackupRestoreInput *in = NULL;
@@ -300,25 +359,12 @@ int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 		log_err("restore: reading the restore input: %s", strerror(-r));
 		return 1;
 	}
-	in = inkan__backup_restore_input__unpack(NULL, raw_len, raw);
+	r = scm_bk_restore_input_parse(raw, raw_len, &in);
 	sodium_memzero(raw, raw_len);
 	free(raw);
-	if (in == NULL || in->unwrap_key.len != SCM_BK_SHARE_LEN ||
-	    in->wrapped_kek.len == 0 || in->wrapped_kek.len > 64 ||
-	    in->wrapped_mac_key.len == 0 ||
-	    in->wrapped_mac_key.len > SCM_BK_WRAPPED_MAX) {
+	if (r < 0) {
 		log_err("restore: the restore input is malformed");
 		goto out;
-	}
-	for (size_t i = 0; i < in->n_keys; i++) {
-		const Inkan__WrappedKey *k = in->keys[i];
-
-		if (k->key_id.len != P11_KEY_ID_LEN || !key_type_ok(k->key_type) ||
-		    k->spki.len == 0 || k->spki.len > SCM_BK_SPKI_MAX ||
-		    k->wrapped.len == 0 || k->wrapped.len > SCM_BK_WRAPPED_MAX) {
-			log_err("restore: key %zu of the input is malformed", i);
-			goto out;
-		}
 	}
 	if ((r = read_user_pin(cfg->pin_file, &pin, &pin_len)) < 0) {
 		log_err("restore: cannot read PIN file %s: %s", cfg->pin_file,
