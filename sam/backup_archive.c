@@ -133,8 +133,8 @@ void bk_share_format(const uint8_t id[BK_ID_LEN], int n,
 int bk_share_parse(const char *text, size_t len, uint8_t id[BK_ID_LEN],
     int *n, uint8_t share[BK_SHARE_LEN])
 {
-	char buf[BK_SHARE_TEXT_MAX], idh[2 * BK_ID_LEN + 1];
-	char sh[2 * BK_SHARE_LEN + 1], ck[9], want[9];
+	char buf[BK_SHARE_TEXT_MAX], canon[BK_SHARE_TEXT_MAX];
+	char idh[2 * BK_ID_LEN + 1], sh[2 * BK_SHARE_LEN + 1], ck[9], want[9];
 	size_t got;
 	int r = -EINVAL, num = 0, end = 0;
 
@@ -157,11 +157,20 @@ int bk_share_parse(const char *text, size_t len, uint8_t id[BK_ID_LEN],
 		r = -EBADMSG;
 		goto out;
 	}
+	/* One spelling only: sscanf lets "+1", " 01", other white space and a
+	 * missing last newline through; what was read must format back to
+	 * exactly the input. */
+	bk_share_format(id, num, share, canon);
+	if (strlen(canon) != len || sodium_memcmp(canon, buf, len) != 0)
+		goto out;
 	*n = num;
 	r = 0;
 out:
 	sodium_memzero(buf, sizeof buf);
+	sodium_memzero(canon, sizeof canon);
 	sodium_memzero(sh, sizeof sh);
+	if (r != 0)
+		sodium_memzero(share, BK_SHARE_LEN);
 	return r;
 }
 

@@ -43,7 +43,9 @@ int bk_archive_open(const uint8_t *a, size_t len,
 /* Share file text (NUL-terminated into out, BK_SHARE_TEXT_MAX bytes). */
 void bk_share_format(const uint8_t id[BK_ID_LEN], int n,
     const uint8_t share[BK_SHARE_LEN], char out[BK_SHARE_TEXT_MAX]);
-/* Parse one share file: -EINVAL malformed, -EBADMSG check mismatch. */
+/* Parse one share file, exactly as bk_share_format wrote it (no other
+ * spelling, white space or line end): -EINVAL malformed, -EBADMSG check
+ * mismatch. */
 int bk_share_parse(const char *text, size_t len, uint8_t id[BK_ID_LEN],
     int *n, uint8_t share[BK_SHARE_LEN]);
 
