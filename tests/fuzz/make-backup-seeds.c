@@ -493,6 +493,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(outdir, sizeof outdir, "%s", argv[1]);
+	mkdir(outdir, 0755);
 	init_keys();
 	shares();
 	payloads();
