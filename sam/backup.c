@@ -130,13 +130,6 @@ static Inkan__Status scm_wrap(struct bk_scm *s, const Inkan__BackupWrapReq *req,
 	return st;
 }
 
-static bool wrapped_ok(const Inkan__WrappedKey *k)
-{
-	return k->key_id.len == SAM_KEY_ID_LEN && k->spki.len > 0 &&
-	    k->spki.len <= 1024 && k->wrapped.len > 0 &&
-	    k->wrapped.len <= 4096;
-}
-
 /* Every key, page by page, into payload (which takes ownership). */
 static Inkan__Status gather(struct sam_app *app, const ProtobufCBinaryData *pin,
     Inkan__BackupPayload *p, Inkan__BackupWrapRep ***pages, size_t *npages,
@@ -185,10 +178,10 @@ static Inkan__Status gather(struct sam_app *app, const ProtobufCBinaryData *pin,
 			if (!rep->has_share1 || rep->share1.len != 32 ||
 			    !rep->has_share2 || rep->share2.len != 32 ||
 			    !rep->has_wrapped_kek || rep->wrapped_kek.len == 0 ||
-			    rep->wrapped_kek.len > 64 ||
+			    rep->wrapped_kek.len > BK_WRAPPED_KEK_MAX ||
 			    !rep->has_wrapped_mac_key ||
 			    rep->wrapped_mac_key.len == 0 ||
-			    rep->wrapped_mac_key.len > 4096) {
+			    rep->wrapped_mac_key.len > BK_WRAPPED_MAX) {
 				snprintf(why, whylen, "inkan-scm answered an "
 				    "incomplete first page");
 				st = INKAN__STATUS__INTERNAL;
@@ -204,7 +197,10 @@ static Inkan__Status gather(struct sam_app *app, const ProtobufCBinaryData *pin,
 		for (size_t i = 0; i < rep->n_keys; i++) {
 			Inkan__WrappedKey **nk;
 
-			if (!wrapped_ok(rep->keys[i]) || (p->n_keys > 0 &&
+			/* The checks a restore applies (bk_payload_parse),
+			 * key type included: no archive is made that could
+			 * not be restored. */
+			if (!bk_wrapped_key_ok(rep->keys[i]) || (p->n_keys > 0 &&
 			    memcmp(rep->keys[i]->key_id.data, after,
 			    SAM_KEY_ID_LEN) <= 0) ||
 			    (req.has_after_key_id && memcmp(

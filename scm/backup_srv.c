@@ -339,14 +339,45 @@ bad:
 	return -EINVAL;
 }
 
+/* A failed restore takes back what it put into the token (the MAC key and
+ * the first `done` keys): the token is fresh again and the restore can be
+ * run once more. What cannot be destroyed is named. */
+static void restore_rollback(struct p11_token *t,
+    const Inkan__BackupRestoreInput *in, size_t done, bool mac)
+{
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	char hex[2 * P11_KEY_ID_LEN + 1];
+	bool created;
+	int left = 0;
+
+	for (size_t i = 0; i < done; i++) {
+		if (p11_destroy(t, in->keys[i]->key_id.data) != 0) {
+			key_hex(in->keys[i]->key_id.data, hex);
+			log_err("restore: key %s stays in the token", hex);
+			left = 1;
+		}
+	}
+	if (mac && (scm_mac_open(t, false, false, &h, &created) != 0 ||
+	    t->f->C_DestroyObject(t->session, h) != CKR_OK)) {
+		log_err("restore: the row-MAC key stays in the token");
+		left = 1;
+	}
+	if (left)
+		log_err("restore: initialise a fresh token before trying again");
+	else if (done > 0 || mac)
+		log_err("restore: what was restored was taken out again: the "
+		    "token is as fresh as before");
+}
+
 int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 {
 	Inkan__BackupRestoreInput *in = NULL;
 	struct p11_token t;
 	CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
 	uint8_t *raw = NULL;
-	size_t raw_len = 0, pin_len = 0;
+	size_t raw_len = 0, pin_len = 0, done = 0;
 	char *pin = NULL, buf[320], hex[2 * P11_KEY_ID_LEN + 1];
+	bool mac = false;
 	int r, ret = 1;
 
 	memset(&t, 0, sizeof t);
@@ -392,6 +423,7 @@ int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 		    sizeof buf));
 		goto out;
 	}
+	mac = true;
 	printf("restored row-MAC key %s\n", SCM_MAC_LABEL);
 	for (size_t i = 0; i < in->n_keys; i++) {
 		const Inkan__WrappedKey *w = in->keys[i];
@@ -411,11 +443,14 @@ int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 			    why(&t, r, buf, sizeof buf));
 			goto out;
 		}
+		done = i + 1;
 		printf("restored key %s\n", hex);
 	}
 	fflush(stdout);
 	ret = 0;
 out:
+	if (ret != 0 && in != NULL)
+		restore_rollback(&t, in, done, mac);
 	scm_bk_finish(&t, &kek);
 	p11_close(&t);
 	if (in != NULL) {

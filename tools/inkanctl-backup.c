@@ -658,7 +658,8 @@ static int backup_restore(const char *config, int argc, char **argv)
 	sodium_free(buf);
 	if (r != 0)
 		die(1, "backup restore: inkan-scm --restore failed (exit %d): "
-		    "nothing else was changed; initialise a fresh state "
+		    "the database was not touched; unless inkan-scm said the "
+		    "token is as fresh as before, initialise a fresh state "
 		    "directory before trying again", r);
 
 	rd.database = p->database;
