@@ -211,7 +211,8 @@ static int backup_create(const char *config, const char *socket, int argc,
 	must_not_exist(out);
 	must_not_exist(sh1);
 	must_not_exist(sh2);
-	if ((r = file_read(pin_file, SO_PIN_MAX + 1, &raw, &raw_len)) < 0)
+	/* Room for a CRLF after the longest PIN. */
+	if ((r = file_read(pin_file, SO_PIN_MAX + 2, &raw, &raw_len)) < 0)
 		die(1, "%s: %s", pin_file, strerror(-r));
 	while (raw_len > 0 && (raw[raw_len - 1] == '\n' ||
 	    raw[raw_len - 1] == '\r'))
