@@ -130,13 +130,6 @@ static Inkan__Status scm_wrap(struct bk_scm *s, const Inkan__BackupWrapReq *req,
 	return st;
 }
 
-static bool wrapped_ok(const Inkan__WrappedKey *k)
-{
-	return k->key_id.len == SAM_KEY_ID_LEN && k->spki.len > 0 &&
-	    k->spki.len <= 1024 && k->wrapped.len > 0 &&
-	    k->wrapped.len <= 4096;
-}
-
 /* Every key, page by page, into payload (which takes ownership). */
 static Inkan__Status gather(struct sam_app *app, const ProtobufCBinaryData *pin,
     Inkan__BackupPayload *p, Inkan__BackupWrapRep ***pages, size_t *npages,
@@ -185,10 +178,10 @@ static Inkan__Status gather(struct sam_app *app, const ProtobufCBinaryData *pin,
 			if (!rep->has_share1 || rep->share1.len != 32 ||
 			    !rep->has_share2 || rep->share2.len != 32 ||
 			    !rep->has_wrapped_kek || rep->wrapped_kek.len == 0 ||
-			    rep->wrapped_kek.len > 64 ||
+			    rep->wrapped_kek.len > BK_WRAPPED_KEK_MAX ||
 			    !rep->has_wrapped_mac_key ||
 			    rep->wrapped_mac_key.len == 0 ||
-			    rep->wrapped_mac_key.len > 4096) {
+			    rep->wrapped_mac_key.len > BK_WRAPPED_MAX) {
 				snprintf(why, whylen, "inkan-scm answered an "
 				    "incomplete first page");
 				st = INKAN__STATUS__INTERNAL;
@@ -204,7 +197,10 @@ static Inkan__Status gather(struct sam_app *app, const ProtobufCBinaryData *pin,
 		for (size_t i = 0; i < rep->n_keys; i++) {
 			Inkan__WrappedKey **nk;
 
-			if (!wrapped_ok(rep->keys[i]) || (p->n_keys > 0 &&
+			/* The checks a restore applies (bk_payload_parse),
+			 * key type included: no archive is made that could
+			 * not be restored. */
+			if (!bk_wrapped_key_ok(rep->keys[i]) || (p->n_keys > 0 &&
 			    memcmp(rep->keys[i]->key_id.data, after,
 			    SAM_KEY_ID_LEN) <= 0) ||
 			    (req.has_after_key_id && memcmp(
@@ -271,6 +267,8 @@ Inkan__Status sam_answer_backup_create(struct srv_ctx *c,
 		/* A later chunk of the archive made last. */
 		if (req->has_so_pin || !req->has_archive_id ||
 		    !req->has_offset || req->archive_id.len != BK_ID_LEN) {
+			if (req->has_so_pin)
+				sam_wipe_bin(&req->so_pin);
 			srv_detail(c, "a chunk request has archive_id and offset only");
 			return INKAN__STATUS__INVALID_REQUEST;
 		}
@@ -293,6 +291,8 @@ Inkan__Status sam_answer_backup_create(struct srv_ctx *c,
 	}
 	if (!req->has_so_pin || req->so_pin.len < 1 ||
 	    req->so_pin.len > BK_SO_PIN_MAX) {
+		if (req->has_so_pin)
+			sam_wipe_bin(&req->so_pin);
 		srv_detail(c, "so_pin must be 1..64 bytes");
 		return INKAN__STATUS__INVALID_REQUEST;
 	}
@@ -446,6 +446,7 @@ int sam_backup_resume(struct sam_app *app)
 	sqlite3_stmt *q = NULL;
 	char archive[2 * BK_ID_LEN + 1] = "", head[65] = "", seq[24] = "";
 	char **ids = NULL, n_txt[16];
+	const char *t;
 	size_t n = 0;
 	int r = 0, have = 0;
 
@@ -461,12 +462,22 @@ int sam_backup_resume(struct sam_app *app)
 		return 0;       /* no restore pending */
 	}
 	if (sqlite3_step(q) == SQLITE_ROW) {
-		snprintf(archive, sizeof archive, "%s",
-		    (const char *)sqlite3_column_text(q, 0));
+		const char *a = (const char *)sqlite3_column_text(q, 0);
+		const char *h = (const char *)sqlite3_column_text(q, 2);
+
+		/* Written by --restore-db; checked again before it reaches
+		 * the audit trail and the log. */
+		if (!bk_hex_ok(a, 2 * BK_ID_LEN) || !bk_hex_ok(h, 64)) {
+			log_err("restore: the pending restore's record is "
+			    "malformed");
+			sqlite3_finalize(q);
+			sqlite3_close(db);
+			return -EINVAL;
+		}
+		memcpy(archive, a, sizeof archive);
+		memcpy(head, h, sizeof head);
 		snprintf(seq, sizeof seq, "%lld",
 		    (long long)sqlite3_column_int64(q, 1));
-		snprintf(head, sizeof head, "%s",
-		    (const char *)sqlite3_column_text(q, 2));
 		have = 1;
 	}
 	sqlite3_finalize(q);
@@ -484,7 +495,8 @@ int sam_backup_resume(struct sam_app *app)
 			goto out;
 		}
 		ids = ni;
-		ids[n++] = strdup((const char *)sqlite3_column_text(q, 0));
+		t = (const char *)sqlite3_column_text(q, 0);
+		ids[n++] = strdup(t != NULL ? t : "");
 	}
 	sqlite3_finalize(q);
 	q = NULL;
@@ -537,6 +549,16 @@ out:
 
 /* ---- inkan-sam --restore-db ------------------------------------------------ */
 
+static void wipe_free(uint8_t *b, size_t n)
+{
+	if (b != NULL) {
+		sodium_memzero(b, n);
+		free(b);
+	}
+}
+
+/* The input holds the database image: a bigger buffer is a fresh copy and
+ * the old one is wiped (realloc would free it as it is). */
 static int read_stdin(uint8_t **out, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
@@ -550,22 +572,24 @@ static int read_stdin(uint8_t **out, size_t *len)
 			uint8_t *nb;
 
 			if (cap >= BK_STDIN_MAX) {
-				free(b);
+				wipe_free(b, n);
 				return -EFBIG;
 			}
-			cap *= 2;
-			if ((nb = realloc(b, cap)) == NULL) {
-				free(b);
+			if ((nb = malloc(2 * cap)) == NULL) {
+				wipe_free(b, n);
 				return -ENOMEM;
 			}
+			memcpy(nb, b, n);
+			wipe_free(b, n);
 			b = nb;
+			cap *= 2;
 		}
 		k = read(0, b + n, cap - n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			int e = -errno;
-			free(b);
+			wipe_free(b, n);
 			return e;
 		}
 		if (k == 0)
@@ -585,6 +609,44 @@ static int exec_sql(sqlite3 *db, const char *sql)
 		log_err("restore-db: %s", err ? err : "sqlite error");
 		sqlite3_free(err);
 		return -EIO;
+	}
+	return 0;
+}
+
+int sam_backup_restore_db_parse(const uint8_t *data, size_t len,
+    Inkan__BackupRestoreDb **out)
+{
+	Inkan__BackupRestoreDb *in;
+
+	*out = NULL;
+	in = inkan__backup_restore_db__unpack(NULL, len, data);
+	if (in == NULL)
+		return -EINVAL;
+	if (in->archive_id.len != BK_ID_LEN || in->database.len < BK_DB_MIN ||
+	    !bk_hex_ok(in->audit_head, 64) || in->audit_seq > INT64_MAX)
+		goto bad;
+	for (size_t i = 0; i < in->n_destroyed; i++)
+		if (!sam_cred_id_ok(in->destroyed[i]))
+			goto bad;
+	*out = in;
+	return 0;
+bad:
+	inkan__backup_restore_db__free_unpacked(in, NULL);
+	return -EINVAL;
+}
+
+/* All of it, or -errno. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		p += k;
+		n -= (size_t)k;
 	}
 	return 0;
 }
@@ -618,25 +680,24 @@ int sam_backup_restore_db(struct sam_app *app)
 		log_err("restore-db: reading the input: %s", strerror(-r));
 		return 1;
 	}
-	in = inkan__backup_restore_db__unpack(NULL, raw_len, raw);
-	if (in == NULL || in->archive_id.len != BK_ID_LEN ||
-	    in->database.len < 512 || strlen(in->audit_head) != 64) {
+	if (sam_backup_restore_db_parse(raw, raw_len, &in) < 0) {
 		log_err("restore-db: the input is malformed");
 		goto out;
 	}
-	for (size_t i = 0; i < in->n_destroyed; i++)
-		if (!sam_cred_id_ok(in->destroyed[i])) {
-			log_err("restore-db: a destroyed credential id is malformed");
-			goto out;
-		}
-	if (asprintf(&tmp, "%s.restore", dbp) < 0)
+	if (asprintf(&tmp, "%s.restore", dbp) < 0) {
+		tmp = NULL;
 		goto out;
+	}
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
-	if (fd < 0 || write(fd, in->database.data, in->database.len) !=
-	    (ssize_t)in->database.len || fsync(fd) < 0) {
-		log_err("restore-db: writing %s: %s", tmp, strerror(errno));
+	if (fd < 0)
+		r = -errno;
+	else if ((r = write_all(fd, in->database.data, in->database.len)) == 0
+	    && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		log_err("restore-db: writing %s: %s", tmp, strerror(-r));
 		goto out;
 	}
 	close(fd);
@@ -670,6 +731,7 @@ int sam_backup_restore_db(struct sam_app *app)
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto out;
 	sqlite3_finalize(q);
+	q = NULL;
 	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO backup_restore_gone "
 	    "VALUES (?1)", -1, &q, NULL) != SQLITE_OK)
 		goto out;
@@ -686,12 +748,16 @@ int sam_backup_restore_db(struct sam_app *app)
 	sqlite3_close(db);
 	db = NULL;
 	/* The fresh database's side files belong to the old content. */
-	if (asprintf(&side, "%s-wal", dbp) < 0)
+	if (asprintf(&side, "%s-wal", dbp) < 0) {
+		side = NULL;
 		goto out;
+	}
 	unlink(side);
 	free(side);
-	if (asprintf(&side, "%s-shm", dbp) < 0)
+	if (asprintf(&side, "%s-shm", dbp) < 0) {
+		side = NULL;
 		goto out;
+	}
 	unlink(side);
 	if (rename(tmp, dbp) < 0) {
 		log_err("restore-db: rename %s: %s", tmp, strerror(errno));

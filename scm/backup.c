@@ -500,6 +500,7 @@ static int pub_object(struct p11_token *t, const struct scm_bk_key *k,
 	const unsigned char *p = k->spki;
 	EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)k->spki_len);
 	uint8_t point[2 + 97], nbuf[512], ebuf[16];
+	char group[32];
 	size_t plen = 0, want;
 	BIGNUM *bn_n = NULL, *bn_e = NULL;
 	CK_ATTRIBUTE a[12] = {
@@ -525,7 +526,12 @@ static int pub_object(struct p11_token *t, const struct scm_bk_key *k,
 	case P11_KEY_EC_P256:
 	case P11_KEY_EC_P384:
 		want = k->type == P11_KEY_EC_P256 ? 65 : 97;
+		/* The curve by name: another 256- or 384-bit curve (e.g.
+		 * brainpool) must not get P-256/P-384 EC_PARAMS. */
 		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+		    !EVP_PKEY_get_utf8_string_param(pk,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL) ||
+		    strcmp(group, want == 65 ? "prime256v1" : "secp384r1") != 0 ||
 		    EVP_PKEY_get_bits(pk) != (want == 65 ? 256 : 384) ||
 		    !EVP_PKEY_get_octet_string_param(pk,
 		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point + 2, want, &plen) ||

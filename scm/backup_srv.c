@@ -72,7 +72,7 @@ static void free_rep_keys(Inkan__WrappedKey **pk, Inkan__WrappedKey *k)
 	free(k);
 }
 
-Inkan__Status scm_bk_answer_wrap(struct srv_ctx *c,
+static Inkan__Status answer_wrap(struct srv_ctx *c,
     const Inkan__BackupWrapReq *r, struct scm_bk_env *e)
 {
 	Inkan__BackupWrapRep rep = INKAN__BACKUP_WRAP_REP__INIT;
@@ -192,8 +192,30 @@ fail:
 	return bk_status(rc);
 }
 
+Inkan__Status scm_bk_answer_wrap(struct srv_ctx *c,
+    const Inkan__BackupWrapReq *r, struct scm_bk_env *e)
+{
+	Inkan__Status st = answer_wrap(c, r, e);
+
+	/* The request is ours (unpacked for this call, freed by the server
+	 * right after, unwiped): the SO PIN goes now, on every path. */
+	if (r->has_so_pin && r->so_pin.data != NULL)
+		sodium_memzero(r->so_pin.data, r->so_pin.len);
+	return st;
+}
+
 /* ---- one-shot restore ---------------------------------------------------- */
 
+static void wipe_free(uint8_t *b, size_t n)
+{
+	if (b != NULL) {
+		sodium_memzero(b, n);
+		free(b);
+	}
+}
+
+/* The input holds the shares' key: a bigger buffer is a fresh copy and the
+ * old one is wiped (realloc would free it as it is). */
 static int read_stdin(uint8_t **out, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
@@ -207,22 +229,24 @@ static int read_stdin(uint8_t **out, size_t *len)
 			uint8_t *nb;
 
 			if (cap >= BK_STDIN_MAX) {
-				free(b);
+				wipe_free(b, n);
 				return -EFBIG;
 			}
-			cap *= 2;
-			if ((nb = realloc(b, cap)) == NULL) {
-				free(b);
+			if ((nb = malloc(2 * cap)) == NULL) {
+				wipe_free(b, n);
 				return -ENOMEM;
 			}
+			memcpy(nb, b, n);
+			wipe_free(b, n);
 			b = nb;
+			cap *= 2;
 		}
 		k = read(0, b + n, cap - n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			int e = -errno;
-			free(b);
+			wipe_free(b, n);
 			return e;
 		}
 		if (k == 0)
@@ -280,14 +304,80 @@ static bool key_type_ok(Inkan__KeyType t)
 	    t == INKAN__KEY_TYPE__KEY_RSA_3072;
 }
 
+int scm_bk_restore_input_parse(const uint8_t *data, size_t len,
+    Inkan__BackupRestoreInput **out)
+{
+	Inkan__BackupRestoreInput *in;
+
+	*out = NULL;
+	in = inkan__backup_restore_input__unpack(NULL, len, data);
+	if (in == NULL)
+		return -EINVAL;
+	if (in->unwrap_key.len != SCM_BK_SHARE_LEN ||
+	    in->wrapped_kek.len == 0 || in->wrapped_kek.len > 64 ||
+	    in->wrapped_mac_key.len == 0 ||
+	    in->wrapped_mac_key.len > SCM_BK_WRAPPED_MAX)
+		goto bad;
+	for (size_t i = 0; i < in->n_keys; i++) {
+		const Inkan__WrappedKey *k = in->keys[i];
+
+		/* Strictly increasing ids (the archive's order): no key is
+		 * put into the token twice under one CKA_ID. */
+		if (k->key_id.len != P11_KEY_ID_LEN || !key_type_ok(k->key_type) ||
+		    k->spki.len == 0 || k->spki.len > SCM_BK_SPKI_MAX ||
+		    k->wrapped.len == 0 || k->wrapped.len > SCM_BK_WRAPPED_MAX ||
+		    (i > 0 && memcmp(in->keys[i - 1]->key_id.data,
+		    k->key_id.data, P11_KEY_ID_LEN) >= 0))
+			goto bad;
+	}
+	*out = in;
+	return 0;
+bad:
+	if (in->unwrap_key.data != NULL)
+		sodium_memzero(in->unwrap_key.data, in->unwrap_key.len);
+	inkan__backup_restore_input__free_unpacked(in, NULL);
+	return -EINVAL;
+}
+
+/* A failed restore takes back what it put into the token (the MAC key and
+ * the first `done` keys): the token is fresh again and the restore can be
+ * run once more. What cannot be destroyed is named. */
+static void restore_rollback(struct p11_token *t,
+    const Inkan__BackupRestoreInput *in, size_t done, bool mac)
+{
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	char hex[2 * P11_KEY_ID_LEN + 1];
+	bool created;
+	int left = 0;
+
+	for (size_t i = 0; i < done; i++) {
+		if (p11_destroy(t, in->keys[i]->key_id.data) != 0) {
+			key_hex(in->keys[i]->key_id.data, hex);
+			log_err("restore: key %s stays in the token", hex);
+			left = 1;
+		}
+	}
+	if (mac && (scm_mac_open(t, false, false, &h, &created) != 0 ||
+	    t->f->C_DestroyObject(t->session, h) != CKR_OK)) {
+		log_err("restore: the row-MAC key stays in the token");
+		left = 1;
+	}
+	if (left)
+		log_err("restore: initialise a fresh token before trying again");
+	else if (done > 0 || mac)
+		log_err("restore: what was restored was taken out again: the "
+		    "token is as fresh as before");
+}
+
 int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 {
 	Inkan__BackupRestoreInput *in = NULL;
 	struct p11_token t;
 	CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
 	uint8_t *raw = NULL;
-	size_t raw_len = 0, pin_len = 0;
+	size_t raw_len = 0, pin_len = 0, done = 0;
 	char *pin = NULL, buf[320], hex[2 * P11_KEY_ID_LEN + 1];
+	bool mac = false;
 	int r, ret = 1;
 
 	memset(&t, 0, sizeof t);
@@ -300,25 +390,12 @@ int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 		log_err("restore: reading the restore input: %s", strerror(-r));
 		return 1;
 	}
-	in = inkan__backup_restore_input__unpack(NULL, raw_len, raw);
+	r = scm_bk_restore_input_parse(raw, raw_len, &in);
 	sodium_memzero(raw, raw_len);
 	free(raw);
-	if (in == NULL || in->unwrap_key.len != SCM_BK_SHARE_LEN ||
-	    in->wrapped_kek.len == 0 || in->wrapped_kek.len > 64 ||
-	    in->wrapped_mac_key.len == 0 ||
-	    in->wrapped_mac_key.len > SCM_BK_WRAPPED_MAX) {
+	if (r < 0) {
 		log_err("restore: the restore input is malformed");
 		goto out;
-	}
-	for (size_t i = 0; i < in->n_keys; i++) {
-		const Inkan__WrappedKey *k = in->keys[i];
-
-		if (k->key_id.len != P11_KEY_ID_LEN || !key_type_ok(k->key_type) ||
-		    k->spki.len == 0 || k->spki.len > SCM_BK_SPKI_MAX ||
-		    k->wrapped.len == 0 || k->wrapped.len > SCM_BK_WRAPPED_MAX) {
-			log_err("restore: key %zu of the input is malformed", i);
-			goto out;
-		}
 	}
 	if ((r = read_user_pin(cfg->pin_file, &pin, &pin_len)) < 0) {
 		log_err("restore: cannot read PIN file %s: %s", cfg->pin_file,
@@ -346,6 +423,7 @@ int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 		    sizeof buf));
 		goto out;
 	}
+	mac = true;
 	printf("restored row-MAC key %s\n", SCM_MAC_LABEL);
 	for (size_t i = 0; i < in->n_keys; i++) {
 		const Inkan__WrappedKey *w = in->keys[i];
@@ -365,11 +443,14 @@ int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 			    why(&t, r, buf, sizeof buf));
 			goto out;
 		}
+		done = i + 1;
 		printf("restored key %s\n", hex);
 	}
 	fflush(stdout);
 	ret = 0;
 out:
+	if (ret != 0 && in != NULL)
+		restore_rollback(&t, in, done, mac);
 	scm_bk_finish(&t, &kek);
 	p11_close(&t);
 	if (in != NULL) {

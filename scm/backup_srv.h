@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ipc.h"
 #include "server.h"
@@ -30,6 +31,11 @@ struct scm_bk_restore_cfg {
 	const char *module, *token_label, *token_serial, *pin_file;
 	bool key_backup;
 };
+/* Unpack and check the restore input: a 32-byte unwrapping key, sizes
+ * within SCM_BK_*, known key types, 16-byte key ids in strictly increasing
+ * order. -EINVAL otherwise (the unwrapping key wiped). */
+int scm_bk_restore_input_parse(const uint8_t *data, size_t len,
+    Inkan__BackupRestoreInput **out);
 /* Exit status: 0 all restored, 1 failure (one line on stderr), 2 usage. */
 int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg);
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <cmocka.h>
@@ -24,10 +25,12 @@
 
 #include "inkan-config.h"
 #include "backup.h"
+#include "backup_srv.h"
 #include "mac.h"
 
 #define LABEL_A "inkan-bk-a"
 #define LABEL_B "inkan-bk-b"
+#define LABEL_C "inkan-bk-c"
 #define SO_PIN "so-secret-1234"
 #define USER_PIN "user-secret-1234"
 #define NKEYS 4
@@ -70,6 +73,10 @@ static int setup(void **state)
 	    USER_PIN, strlen(USER_PIN)) != 0)
 		return -1;
 	memset(&t, 0, sizeof t);
+	if (p11_init_token(&t, module, LABEL_C, SO_PIN, strlen(SO_PIN),
+	    USER_PIN, strlen(USER_PIN)) != 0)
+		return -1;
+	memset(&t, 0, sizeof t);
 	return p11_init_token(&t, module, LABEL_B, SO_PIN, strlen(SO_PIN),
 	    USER_PIN, strlen(USER_PIN)) == 0 ? 0 : -1;
 }
@@ -103,6 +110,65 @@ static const char *type_name(enum p11_key_type t)
 	static const char *n[] = { "?", "EC P-256", "EC P-384", "RSA-2048",
 	    "RSA-3072" };
 	return n[t];
+}
+
+/* inkan-scm --restore into token C, the input on stdin: the exit status. */
+static int restore_main(const uint8_t unwrap[32], const uint8_t *wkek,
+    size_t wkek_len, const uint8_t *wmac, size_t wmac_len,
+    const struct scm_bk_key *keys, size_t n)
+{
+	Inkan__BackupRestoreInput ri = INKAN__BACKUP_RESTORE_INPUT__INIT;
+	Inkan__WrappedKey wk[8], *pw[8];
+	struct scm_bk_restore_cfg cfg = { .module = module,
+	    .token_label = LABEL_C, .key_backup = true };
+	char path[128], pin[128];
+	uint8_t *b;
+	size_t bl;
+	int fd, saved, rc;
+	FILE *fp;
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		inkan__wrapped_key__init(&wk[i]);
+		wk[i].key_id.data = (uint8_t *)keys[i].id;
+		wk[i].key_id.len = P11_KEY_ID_LEN;
+		wk[i].key_type = (Inkan__KeyType)keys[i].type;
+		wk[i].spki.data = keys[i].spki;
+		wk[i].spki.len = keys[i].spki_len;
+		wk[i].wrapped.data = keys[i].wrapped;
+		wk[i].wrapped.len = keys[i].wrapped_len;
+		pw[i] = &wk[i];
+	}
+	ri.unwrap_key.data = (uint8_t *)unwrap;
+	ri.unwrap_key.len = 32;
+	ri.wrapped_kek.data = (uint8_t *)wkek;
+	ri.wrapped_kek.len = wkek_len;
+	ri.wrapped_mac_key.data = (uint8_t *)wmac;
+	ri.wrapped_mac_key.len = wmac_len;
+	ri.n_keys = n;
+	ri.keys = pw;
+	bl = inkan__backup_restore_input__get_packed_size(&ri);
+	assert_non_null(b = malloc(bl));
+	inkan__backup_restore_input__pack(&ri, b);
+	snprintf(path, sizeof path, "%s/restore-input", dir);
+	snprintf(pin, sizeof pin, "%s/user.pin", dir);
+	assert_non_null(fp = fopen(pin, "w"));
+	fputs(USER_PIN, fp);
+	fclose(fp);
+	assert_non_null(fp = fopen(path, "wb"));
+	assert_int_equal(fwrite(b, 1, bl, fp), bl);
+	fclose(fp);
+	free(b);
+	cfg.pin_file = pin;
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	saved = dup(0);
+	dup2(fd, 0);
+	close(fd);
+	rc = scm_bk_restore_main(&cfg);
+	dup2(saved, 0);
+	close(saved);
+	unlink(path);
+	return rc;
 }
 
 static void test_backup_restore(void **state)
@@ -268,6 +334,28 @@ static void test_backup_restore(void **state)
 		w[i] = s1[i] ^ s2[i];
 	assert_int_equal(scm_bk_restore_begin(&t, w, wkek, wkek_len, &kek),
 	    SCM_BK_NOT_FRESH);
+	p11_close(&t);
+
+	/* inkan-scm --restore that fails at the last key (its wrapped bytes
+	 * altered) takes back the MAC key and the keys it restored: token C
+	 * is fresh again, and the same restore with the key intact succeeds. */
+	keys[n - 1].wrapped[keys[n - 1].wrapped_len / 2] ^= 0x01;
+	assert_int_equal(restore_main(w, wkek, wkek_len, wmac, wmac_len, keys,
+	    n), 1);
+	keys[n - 1].wrapped[keys[n - 1].wrapped_len / 2] ^= 0x01;
+	open_token(&t, LABEL_C);
+	mac = CK_INVALID_HANDLE;
+	assert_int_equal(scm_mac_open(&t, false, false, &mac, &created),
+	    P11_NOT_FOUND);
+	for (int i = 0; i < NKEYS; i++)
+		assert_int_equal(p11_find_key(&t, ids[i], &priv, &pub, &type),
+		    P11_NOT_FOUND);
+	p11_close(&t);
+	assert_int_equal(restore_main(w, wkek, wkek_len, wmac, wmac_len, keys,
+	    n), 0);
+	open_token(&t, LABEL_C);
+	for (int i = 0; i < NKEYS; i++)
+		assert_int_equal(p11_find_key(&t, ids[i], &priv, &pub, &type), 0);
 	p11_close(&t);
 
 	/* A key that is not extractable stops a backup. */

@@ -119,13 +119,25 @@ static void must_not_exist(const char *path)
 		die(1, "%s exists: not overwritten", path);
 }
 
-static void write_new(const char *path, const void *data, size_t len)
+/* The archive and its two shares are one set: one without the others opens
+ * nothing. When a file cannot be written, the ones written already are
+ * removed, so that no incomplete set is left to be mistaken for a backup. */
+static void write_set(const char *const path[3], const void *data[3],
+    const size_t len[3])
 {
-	int tmp_exists = 0;
-	int r = file_write_atomic(path, data, len, 0600, 0, &tmp_exists);
+	int tmp_exists = 0, r;
 
-	if (r < 0)
-		die(1, "write %s: %s", path, strerror(-r));
+	for (int i = 0; i < 3; i++) {
+		r = file_write_atomic(path[i], data[i], len[i], 0600, 0,
+		    &tmp_exists);
+		if (r == 0)
+			continue;
+		for (int j = 0; j < i; j++)
+			unlink(path[j]);
+		die(1, "write %s%s: %s; nothing was kept (the archive and its "
+		    "shares belong together): make a new backup", path[i],
+		    tmp_exists ? ".tmp" : "", strerror(-r));
+	}
 }
 
 static ProtobufCMessage *so_call(struct ipc_client *c,
@@ -173,7 +185,7 @@ static int backup_create(const char *config, const char *socket, int argc,
 	struct ipc_client c = { -1, 1 };
 	uint8_t *raw = NULL, *arch = NULL, id[BK_ID_LEN];
 	char *pin, *sock = NULL, text[BK_SHARE_TEXT_MAX], idhex[33];
-	size_t raw_len = 0, total, got = 0, n;
+	size_t raw_len = 0, total, got = 0;
 	int opt, r, fd;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -199,13 +211,16 @@ static int backup_create(const char *config, const char *socket, int argc,
 	must_not_exist(out);
 	must_not_exist(sh1);
 	must_not_exist(sh2);
-	if ((r = file_read(pin_file, SO_PIN_MAX + 1, &raw, &raw_len)) < 0)
+	/* Room for a CRLF after the longest PIN. */
+	if ((r = file_read(pin_file, SO_PIN_MAX + 2, &raw, &raw_len)) < 0)
 		die(1, "%s: %s", pin_file, strerror(-r));
 	while (raw_len > 0 && (raw[raw_len - 1] == '\n' ||
 	    raw[raw_len - 1] == '\r'))
 		raw_len--;
-	if (raw_len == 0 || raw_len > SO_PIN_MAX)
+	if (raw_len == 0 || raw_len > SO_PIN_MAX) {
+		sodium_memzero(raw, raw_len);
 		die(1, "%s: the SO PIN must be 1..%d bytes", pin_file, SO_PIN_MAX);
+	}
 	if ((pin = sodium_malloc(raw_len)) == NULL)
 		die(1, "out of secure memory");
 	memcpy(pin, raw, raw_len);
@@ -242,7 +257,12 @@ static int backup_create(const char *config, const char *socket, int argc,
 	    rep->keys, rep->audit_seq);
 	{
 		char *s1 = strdup(text);
+		const char *const paths[3] = { out, sh1, sh2 };
+		const void *datas[3];
+		size_t lens[3];
 
+		if (s1 == NULL)
+			die(1, "out of memory");
 		bk_share_format(id, 2, rep->share2.data, text);
 		sodium_memzero(rep->share2.data, rep->share2.len);
 		protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -254,17 +274,22 @@ static int backup_create(const char *config, const char *socket, int argc,
 			nx.archive_id.len = BK_ID_LEN;
 			nx.offset = got;
 			rep = (Inkan__BackupCreateRep *)so_call(&c, &nx);
-			if (rep->offset != got || rep->total != total ||
+			if (rep->archive_id.len != BK_ID_LEN ||
+			    memcmp(rep->archive_id.data, id, BK_ID_LEN) != 0 ||
+			    rep->offset != got || rep->total != total ||
 			    rep->chunk.len == 0 || rep->chunk.len > total - got)
 				die(1, "backup create: unexpected chunk");
 			memcpy(arch + got, rep->chunk.data, rep->chunk.len);
 			got += rep->chunk.len;
 			protobuf_c_message_free_unpacked(&rep->base, NULL);
 		}
-		n = total;
-		write_new(out, arch, n);
-		write_new(sh1, s1, strlen(s1));
-		write_new(sh2, text, strlen(text));
+		datas[0] = arch;
+		datas[1] = s1;
+		datas[2] = text;
+		lens[0] = total;
+		lens[1] = strlen(s1);
+		lens[2] = strlen(text);
+		write_set(paths, datas, lens);
 		sodium_memzero(s1, strlen(s1));
 		free(s1);
 	}
@@ -416,19 +441,25 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int take_destroyed(void *arg, const char *id)
+{
+	idset_add(arg, id);
+	return 0;
+}
+
 /* key.destroy records after the archived head, from a trail whose hash chain
- * runs through that head. Whatever their outcome: inkan-sam writes the record
- * only after it marked the credential destroyed (sam_lc_destroy), so a
- * failed HSM destroy still means the credential was to be gone. */
+ * runs through that head (bk_trail_feed). Whatever their outcome: inkan-sam
+ * writes the record only after it marked the credential destroyed
+ * (sam_lc_destroy), so a failed HSM destroy still means the credential was
+ * to be gone. */
 static void trail_destroyed(const char *dir, uint64_t head_seq,
     const char *head_hash, struct idset *out)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char **names = NULL, prev[AUDIT_HEX_LEN + 1] = "", err[128];
-	size_t nn = 0, found = 0;
-	uint64_t last = 0;
-	bool seen_head = head_seq == 0;
+	struct bk_trail t;
+	char **names = NULL;
+	size_t nn = 0;
 
 	if (d == NULL)
 		die(1, "--audit-dir %s: %s", dir, strerror(errno));
@@ -448,65 +479,30 @@ static void trail_destroyed(const char *dir, uint64_t head_seq,
 	if (nn == 0)
 		die(1, "--audit-dir %s: no audit-*.log files", dir);
 	qsort(names, nn, sizeof *names, name_cmp);
+	bk_trail_init(&t, head_seq, head_hash, take_destroyed, out);
 	for (size_t i = 0; i < nn; i++) {
 		char path[PATH_MAX];
 		uint8_t *buf = NULL;
-		size_t len = 0, pos = 0;
+		size_t len = 0, torn = t.torn;
 		int r;
 
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
 		if ((r = file_read(path, 1024u * 1024 * 1024, &buf, &len)) < 0)
 			die(1, "%s: %s", path, strerror(-r));
-		while (pos < len) {
-			char *line = (char *)buf + pos, *nl;
-			static struct audit_rec rec;
-			const struct audit_tok *cred;
-			char id[CRED_HEX + 2];
-			size_t ll;
-
-			nl = memchr(line, '\n', len - pos);
-			if (nl == NULL)
-				break;          /* a torn last line */
-			ll = (size_t)(nl - line);
-			pos += ll + 1;
-			if (audit_parse(line, ll, &rec, err, sizeof err) < 0 ||
-			    !audit_hash_ok(line, &rec))
-				die(1, "%s: record after seq %" PRIu64 " is damaged "
-				    "(%s): check the trail with inkan-audit-verify",
-				    path, last, err);
-			if (last != 0 && (rec.seq != last + 1 ||
-			    strcmp(rec.prev, prev) != 0))
-				die(1, "%s: the hash chain breaks at seq %" PRIu64
-				    ": check the trail with inkan-audit-verify",
-				    path, rec.seq);
-			last = rec.seq;
-			memcpy(prev, rec.hash, sizeof prev);
-			if (rec.seq == head_seq) {
-				if (strcmp(rec.hash, head_hash) != 0)
-					die(1, "--audit-dir %s: record %" PRIu64
-					    " is not the archived chain head: "
-					    "this trail is not the one the backup "
-					    "was made from", dir, head_seq);
-				seen_head = true;
-			}
-			if (rec.seq <= head_seq ||
-			    !audit_tok_eq(&rec.event, "key.destroy") ||
-			    (cred = audit_get(&rec, "cred")) == NULL ||
-			    audit_decode(cred, id, sizeof id) < 0 ||
-			    !cred_id_ok(id))
-				continue;
-			idset_add(out, id);
-			found++;
-		}
+		if (bk_trail_feed(&t, path, (const char *)buf, len) < 0)
+			die(1, "--audit-dir: %s: check the trail with "
+			    "inkan-audit-verify", t.problem);
+		if (t.torn != torn)
+			printf("warning: %s ends in an incomplete record (a torn "
+			    "write), which is not read\n", path);
 		free(buf);
 		free(names[i]);
 	}
 	free(names);
-	if (!seen_head)
-		die(1, "--audit-dir %s: the archived chain head (seq %" PRIu64
-		    ") is not in this trail", dir, head_seq);
+	if (bk_trail_end(&t) < 0)
+		die(1, "--audit-dir %s: %s", dir, t.problem);
 	printf("audit trail %s: records up to seq %" PRIu64 ", %zu key(s) "
-	    "destroyed after the backup\n", dir, last, found);
+	    "destroyed after the backup\n", dir, t.last, t.found);
 }
 
 static void read_share(const char *path, uint8_t id[BK_ID_LEN], int *n,
@@ -606,8 +602,7 @@ static int backup_restore(const char *config, int argc, char **argv)
 		    "wrong share, or the archive was altered)", archive);
 	if (r < 0)
 		die(1, "backup restore: %s", strerror(-r));
-	p = inkan__backup_payload__unpack(NULL, plen, plain);
-	if (p == NULL || p->version != 1 || strlen(p->audit_head) != 64)
+	if (bk_payload_parse(plain, plen, &p) < 0)
 		die(1, "%s: the payload is malformed", archive);
 	sodium_bin2hex(idhex, sizeof idhex, aid, BK_ID_LEN);
 	printf("archive %s: %zu signer key(s), audit chain head seq %" PRIu64
@@ -627,8 +622,6 @@ static int backup_restore(const char *config, int argc, char **argv)
 	for (size_t i = 0; i < p->n_keys; i++) {
 		char hex[CRED_HEX + 1];
 
-		if (p->keys[i]->key_id.len != 16)
-			die(1, "%s: a key id is malformed", archive);
 		sodium_bin2hex(hex, sizeof hex, p->keys[i]->key_id.data, 16);
 		if (idset_has(&skip, hex)) {
 			printf("left out: key %s (destroyed after the backup)\n",
@@ -666,7 +659,8 @@ static int backup_restore(const char *config, int argc, char **argv)
 	sodium_free(buf);
 	if (r != 0)
 		die(1, "backup restore: inkan-scm --restore failed (exit %d): "
-		    "nothing else was changed; initialise a fresh state "
+		    "the database was not touched; unless inkan-scm said the "
+		    "token is as fresh as before, initialise a fresh state "
 		    "directory before trying again", r);
 
 	rd.database = p->database;
@@ -689,8 +683,10 @@ static int backup_restore(const char *config, int argc, char **argv)
 	sodium_memzero(buf, blen);
 	free(buf);
 	if (r != 0)
-		die(1, "backup restore: inkan-sam --restore-db failed (exit %d)",
-		    r);
+		die(1, "backup restore: inkan-sam --restore-db failed (exit %d): "
+		    "the keys are in the token but the database was not "
+		    "replaced; initialise a fresh state directory before "
+		    "trying again", r);
 	printf("restored: %zu key(s) and the database of archive %s; %zu "
 	    "credential(s) stay unusable\n", nkeys, idhex, skip.n);
 	printf("next: start inkan-scm, inkan-sam and inkan-sic; inkan-sam "

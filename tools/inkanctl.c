@@ -144,7 +144,7 @@ static void usage(FILE *f)
 	    "key backup (issue 7; docs/lifecycle.md):\n"
 	    "  backup create --so-pin-file F --out ARCHIVE --share1-out F1 --share2-out F2\n"
 	    "  backup restore --archive A --share F1 --share F2 (--audit-dir D | --no-audit-trail)\n"
-	    "                [--skip-key ID]...   (root, services stopped, fresh state)\n"
+	    "                [--skip-key ID]... [--bin-dir DIR]   (root, services stopped, fresh state)\n"
 	    "Each command goes to its role's socket: [sam] admin_socket (the commands\n"
 	    "above the security officer's), so_socket or auditor_socket of --config FILE\n"
 	    "(default: $INKAN_CONFIG), or --socket PATH.\n"

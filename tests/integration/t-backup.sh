@@ -105,6 +105,14 @@ ok "no private key material in clear in the archive" \
 ok "backup.create is in the audit trail" sh -c "cat '$OLD'/sam/audit/audit-*.log | grep -q 'event=backup.create actor=operator:so:'"
 ok "alice still signs after the backup; OpenSSL verifies" sign_verify alice
 
+# The archive and its shares are one set: when a share cannot be written,
+# nothing of the set is left behind.
+out=$(inkanctl backup create --so-pin-file "$OLD/scm/so.pin" --out "$T_TMP/part.bak" \
+  --share1-out "$T_TMP/part.s1" --share2-out "$T_TMP/no-such-dir/part.s2" 2>&1); rc=$?
+ok "backup create whose share 2 cannot be written fails" test "$rc" -ne 0
+ok "... saying nothing was kept" grep -q "nothing was kept" <<<"$out"
+ok "... and leaves neither the archive nor share 1" test ! -e "$T_TMP/part.bak" -a ! -e "$T_TMP/part.s1"
+
 # ---- carol's key is destroyed after the backup -----------------------------
 # The operator revokes carol's credential: inkan-sam marks it destroyed,
 # inkan-scm destroys the key, and the trail records key.destroy cred=ID.
