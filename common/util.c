@@ -112,3 +112,55 @@ read_small_file(const char *path, size_t max, char **out, size_t *lenp)
 		*lenp = len;
 	return 0;
 }
+
+void
+free_wiped(void *p, size_t n)
+{
+	if (p != NULL) {
+		explicit_bzero(p, n);
+		free(p);
+	}
+}
+
+int
+read_fd_wiped(int fd, size_t max, uint8_t **out, size_t *lenp)
+{
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *b = malloc(cap), *nb;
+	ssize_t k;
+
+	*out = NULL;
+	*lenp = 0;
+	if (b == NULL)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			if (cap >= max) {
+				free_wiped(b, n);
+				return -EFBIG;
+			}
+			if ((nb = malloc(2 * cap)) == NULL) {
+				free_wiped(b, n);
+				return -ENOMEM;
+			}
+			memcpy(nb, b, n);
+			free_wiped(b, n);
+			b = nb;
+			cap *= 2;
+		}
+		k = read(fd, b + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = -errno;
+			free_wiped(b, n);
+			return e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	*out = b;
+	*lenp = n;
+	return 0;
+}

@@ -18,4 +18,11 @@ int64_t now_s(void);
  * buffer, trailing newlines stripped. Returns 0 or -errno. */
 int read_small_file(const char *path, size_t max, char **out, size_t *len);
 
+/* Read fd to its end (at most max bytes, else -EFBIG) into a malloc'd
+ * buffer. The input may be secret: a buffer outgrown is wiped before it is
+ * freed, and so is everything on an error. Returns 0 or -errno. */
+int read_fd_wiped(int fd, size_t max, uint8_t **out, size_t *len);
+/* explicit_bzero(p, n), then free(p); p may be NULL. */
+void free_wiped(void *p, size_t n);
+
 #endif

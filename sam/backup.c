@@ -37,6 +37,7 @@
 #include "rows.h"
 #include "sad.h"
 #include "store.h"
+#include "util.h"
 
 #define BK_SO_PIN_MAX 64
 #define BK_CHUNK (128 * 1024)
@@ -57,14 +58,6 @@ static void bk_drop(void)
 {
 	free(B.arch);
 	memset(&B, 0, sizeof B);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- the database image -------------------------------------------------- */
@@ -549,58 +542,6 @@ out:
 
 /* ---- inkan-sam --restore-db ------------------------------------------------ */
 
-static void wipe_free(uint8_t *b, size_t n)
-{
-	if (b != NULL) {
-		sodium_memzero(b, n);
-		free(b);
-	}
-}
-
-/* The input holds the database image: a bigger buffer is a fresh copy and
- * the old one is wiped (realloc would free it as it is). */
-static int read_stdin(uint8_t **out, size_t *len)
-{
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *b = malloc(cap);
-	ssize_t k;
-
-	if (b == NULL)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			uint8_t *nb;
-
-			if (cap >= BK_STDIN_MAX) {
-				wipe_free(b, n);
-				return -EFBIG;
-			}
-			if ((nb = malloc(2 * cap)) == NULL) {
-				wipe_free(b, n);
-				return -ENOMEM;
-			}
-			memcpy(nb, b, n);
-			wipe_free(b, n);
-			b = nb;
-			cap *= 2;
-		}
-		k = read(0, b + n, cap - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = -errno;
-			wipe_free(b, n);
-			return e;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	*out = b;
-	*len = n;
-	return 0;
-}
-
 static int exec_sql(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
@@ -676,7 +617,7 @@ int sam_backup_restore_db(struct sam_app *app)
 		    (unsigned)st.st_uid, strerror(errno));
 		return 1;
 	}
-	if ((r = read_stdin(&raw, &raw_len)) < 0) {
+	if ((r = read_fd_wiped(0, BK_STDIN_MAX, &raw, &raw_len)) < 0) {
 		log_err("restore-db: reading the input: %s", strerror(-r));
 		return 1;
 	}

@@ -206,58 +206,6 @@ Inkan__Status scm_bk_answer_wrap(struct srv_ctx *c,
 
 /* ---- one-shot restore ---------------------------------------------------- */
 
-static void wipe_free(uint8_t *b, size_t n)
-{
-	if (b != NULL) {
-		sodium_memzero(b, n);
-		free(b);
-	}
-}
-
-/* The input holds the shares' key: a bigger buffer is a fresh copy and the
- * old one is wiped (realloc would free it as it is). */
-static int read_stdin(uint8_t **out, size_t *len)
-{
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *b = malloc(cap);
-	ssize_t k;
-
-	if (b == NULL)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			uint8_t *nb;
-
-			if (cap >= BK_STDIN_MAX) {
-				wipe_free(b, n);
-				return -EFBIG;
-			}
-			if ((nb = malloc(2 * cap)) == NULL) {
-				wipe_free(b, n);
-				return -ENOMEM;
-			}
-			memcpy(nb, b, n);
-			wipe_free(b, n);
-			b = nb;
-			cap *= 2;
-		}
-		k = read(0, b + n, cap - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = -errno;
-			wipe_free(b, n);
-			return e;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	*out = b;
-	*len = n;
-	return 0;
-}
-
 /* Run as the owner of the PIN file (the service user), so that the token
  * objects written here belong to the daemon that will use them. */
 static int become_pin_owner(const char *pin_file)
@@ -386,7 +334,7 @@ int scm_bk_restore_main(const struct scm_bk_restore_cfg *cfg)
 		    cfg->pin_file, strerror(-r));
 		return 1;
 	}
-	if ((r = read_stdin(&raw, &raw_len)) < 0) {
+	if ((r = read_fd_wiped(0, BK_STDIN_MAX, &raw, &raw_len)) < 0) {
 		log_err("restore: reading the restore input: %s", strerror(-r));
 		return 1;
 	}

@@ -35,6 +35,9 @@
 #include "ipc.h"
 #include "fileio.h"
 #include "inkanctl-backup.h"
+#include "inkanctl.h"
+
+#define die ctl_die
 #include "backup_archive.h"
 #include "audit_format.h"
 
@@ -43,21 +46,6 @@
 #define SO_PIN_MAX 64
 #define SKIP_MAX 4096
 #define CRED_HEX 32             /* a credential id: hex of the 16-byte key id */
-
-static void die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
-static void die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
 
 static void usage_backup(FILE *f)
 {
@@ -306,58 +294,6 @@ static int backup_create(const char *config, const char *socket, int argc,
 }
 
 /* ---- backup restore ------------------------------------------------------------ */
-
-static int executable_at(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-}
-
-/* --bin-dir, $INKAN_BINDIR, next to this program or the build tree's
- * ../scm, ../sam, else /usr/sbin and /usr/bin. */
-static char *find_bin(const char *bin_dir, const char *name, const char *sub)
-{
-	static const char *const sys[] = { "/usr/sbin", "/usr/bin",
-	    "/usr/local/sbin", "/usr/local/bin" };
-	char self[PATH_MAX], *p, *slash;
-	ssize_t n;
-
-	if (bin_dir == NULL && getenv("INKAN_BINDIR") && *getenv("INKAN_BINDIR"))
-		bin_dir = getenv("INKAN_BINDIR");
-	if (bin_dir != NULL) {
-		if (asprintf(&p, "%s/%s", bin_dir, name) < 0)
-			die(1, "out of memory");
-		if (!executable_at(p))
-			die(1, "%s: not found or not executable", p);
-		return p;
-	}
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			if (asprintf(&p, "%s/%s", self, name) < 0)
-				die(1, "out of memory");
-			if (executable_at(p))
-				return p;
-			free(p);
-			if (asprintf(&p, "%s/../%s/%s", self, sub, name) < 0)
-				die(1, "out of memory");
-			if (executable_at(p))
-				return p;
-			free(p);
-		}
-	}
-	for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++) {
-		if (asprintf(&p, "%s/%s", sys[i], name) < 0)
-			die(1, "out of memory");
-		if (executable_at(p))
-			return p;
-		free(p);
-	}
-	die(1, "cannot find %s: give --bin-dir DIR or set INKAN_BINDIR", name);
-}
 
 /* Run argv with data on its stdin; its own output goes to ours. */
 static int run_fed(char *const argv[], const uint8_t *data, size_t len)
@@ -633,8 +569,8 @@ static int backup_restore(const char *config, int argc, char **argv)
 	for (size_t i = 0; i < skip.n; i++)
 		gone[i] = skip.v[i];
 
-	scm_bin = find_bin(bin_dir, "inkan-scm", "scm");
-	sam_bin = find_bin(bin_dir, "inkan-sam", "sam");
+	scm_bin = ctl_find_daemon(bin_dir, "inkan-scm", "scm");
+	sam_bin = ctl_find_daemon(bin_dir, "inkan-sam", "sam");
 	if ((ri.unwrap_key.data = sodium_malloc(BK_SHARE_LEN)) == NULL)
 		die(1, "out of secure memory");
 	for (int i = 0; i < BK_SHARE_LEN; i++)

@@ -33,6 +33,9 @@
 #include "fileio.h"
 #include "secret.h"
 #include "inkanctl-backup.h"    /* issue 7 item 5 */
+#include "inkanctl.h"
+
+#define die ctl_die
 
 #define PROG "inkanctl"
 
@@ -47,9 +50,7 @@
 
 /* ---- messages ------------------------------------------------------------ */
 
-static void die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
-static void die(int code, const char *fmt, ...)
+void ctl_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -437,9 +438,10 @@ static int executable_at(const char *path)
 
 /* --bin-dir, else $INKAN_BINDIR, else next to this program (and the meson
  * build tree's ../scm/, ../sam/), else $PATH. */
-static char *find_daemon(const char *bin_dir, const char *name,
+char *ctl_find_daemon(const char *bin_dir, const char *name,
     const char *subdir)
 {
+	static const char *const sbin[] = { "/usr/sbin", "/usr/local/sbin" };
 	char self[PATH_MAX], *slash, *p, *path, *dir, *save = NULL;
 	const char *env;
 	ssize_t n;
@@ -489,6 +491,12 @@ static char *find_daemon(const char *bin_dir, const char *name,
 			free(p);
 		}
 		free(path);
+	}
+	for (size_t i = 0; i < sizeof sbin / sizeof sbin[0]; i++) {
+		p = path_join(sbin[i], name);
+		if (executable_at(p))
+			return p;
+		free(p);
 	}
 	die(1, "cannot find %s: give --bin-dir DIR or set INKAN_BINDIR", name);
 }
@@ -572,8 +580,8 @@ static int cmd_init(struct ctl *ctl, int argc, char **argv)
 		die(1, "libsodium initialisation failed");
 
 	/* Find the daemons before writing anything. */
-	scm_bin = find_daemon(bin_dir, "inkan-scm", "scm");
-	sam_bin = find_daemon(bin_dir, "inkan-sam", "sam");
+	scm_bin = ctl_find_daemon(bin_dir, "inkan-scm", "scm");
+	sam_bin = ctl_find_daemon(bin_dir, "inkan-sam", "sam");
 
 	umask(0077);
 	/* One subdirectory per daemon, so that each can be owned by its own
