@@ -77,12 +77,12 @@ sic_restart || bail "inkan-sic restart (rate)"
 burst() {   # burst CURL-ARGS... -> CODES (sorted), the 429 body in $T_TMP/b.429
   local i pids=()
   rm -f "$T_TMP"/c.*
-  for i in $(seq 1 "${BURST_N:-4}"); do
+  for i in 1 2 3 4; do
     curl -s -o "$T_TMP/b.$i" -w '%{http_code}\n' "$@" >"$T_TMP/c.$i" &
     pids+=($!)
   done
   wait "${pids[@]}"     # (not a bare wait: the daemons are jobs of this shell)
-  for i in $(seq 1 "${BURST_N:-4}"); do [ "$(cat "$T_TMP/c.$i")" = 429 ] && cp "$T_TMP/b.$i" "$T_TMP/b.429"; done
+  for i in 1 2 3 4; do [ "$(cat "$T_TMP/c.$i")" = 429 ] && cp "$T_TMP/b.$i" "$T_TMP/b.429"; done
   CODES=$(cat "$T_TMP"/c.* | sort | tr '\n' ' ')
 }
 burst -X POST -H "Authorization: Bearer $TOKEN" -d '{}' "$URL/csc/v2/credentials/list"
@@ -94,14 +94,14 @@ ok "... with Retry-After" test -n "$RA"
 T2=$(login tess "$PW")
 csc v2 credentials/list '{}' "$T2"
 is "another token of the same signer has its own bucket" "$HTTP" 200
-# Logins reach the SAM (Argon2id) one after the other: under valgrind that
-# spreads the four over more than the 1 s refill, so more are sent there.
-BURST_N=$(inkan_slow 4 12) burst -X POST -u "mallory:guess" -d '{}' "$URL/csc/v2/auth/login"
-guessing_slowed() {   # only 401 and 429; the burst of 3 passes, then 429
-  [ -z "$(tr ' ' '\n' <<<"$CODES" | grep -v -e '^$' -e '^401$' -e '^429$')" ] &&
-    [ "$(grep -o 401 <<<"$CODES" | wc -l)" -ge 3 ] && grep -q 429 <<<"$CODES"
-}
-ok "password guessing for one name is slowed too ($CODES)" guessing_slowed
+burst -X POST -u "mallory:guess" -d '{}' "$URL/csc/v2/auth/login"
+if [ "$T_SLOW" -eq 1 ]; then
+  is "password guessing for one name is slowed too" "$CODES" "401 401 401 429 "
+else
+  # inkan-sic takes logins one after the other through the SAM's Argon2id,
+  # which valgrind makes slower than the 1/s refill: no burst can build up.
+  skip "password guessing for one name is slowed too" "under valgrind logins are slower than the refill"
+fi
 sleep 1.1
 csc v2 credentials/list '{}' "$TOKEN"
 is "the bucket refills (1/s)" "$HTTP" 200
