@@ -4,6 +4,7 @@
  * strict unpack; anything unknown or unpermitted closes the connection. The
  * reply always carries the request's id and the request type + 1. */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +59,26 @@ srv_detail(struct srv_ctx *c, const char *fmt, ...)
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
 }
+
+/* Requests carry passwords, PINs, OTPs, the SO PIN and key material:
+ * every block of an unpacked request is wiped before it is freed (the
+ * default allocator of protobuf-c unpacked it with malloc). */
+static void *plain_alloc(void *data, size_t size)
+{
+	(void)data;
+	return malloc(size);
+}
+
+static void wipe_free(void *data, void *p)
+{
+	(void)data;
+	if (p != NULL) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static ProtobufCAllocator wiping_free = { plain_alloc, wipe_free, NULL };
 
 static const struct srv_handler *
 find_handler(const struct srv_handler *tab, int n, uint32_t type)
@@ -133,7 +154,7 @@ serve_one(struct conn *cn, const struct srv_listener *l,
 	ipc_envelope_free(env);
 
 	st = h->fn(&c, req);
-	protobuf_c_message_free_unpacked(req, NULL);
+	protobuf_c_message_free_unpacked(req, &wiping_free);
 	if (st == INKAN__STATUS__OK && !c.replied) {
 		log_err("handler for type %u answered nothing", c.type);
 		st = INKAN__STATUS__INTERNAL;
