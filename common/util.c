@@ -144,7 +144,7 @@ read_fd_wiped(int fd, size_t max, uint8_t **out, size_t *lenp)
 				return -ENOMEM;
 			}
 			memcpy(nb, b, n);
-			free_wiped(b, n);
+			free_wiped(b, cap);
 			b = nb;
 			cap *= 2;
 		}
@@ -159,6 +159,10 @@ read_fd_wiped(int fd, size_t max, uint8_t **out, size_t *lenp)
 		if (k == 0)
 			break;
 		n += (size_t)k;
+		if (n > max) {
+			free_wiped(b, cap);
+			return -EFBIG;
+		}
 	}
 	*out = b;
 	*lenp = n;
