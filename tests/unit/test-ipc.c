@@ -11,10 +11,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "ipc.h"
 #include "server.h"
+#include "util.h"
 
 static void
 pair(int sv[2])
@@ -279,6 +281,56 @@ test_server_rules(void **state)
 	rmdir(dir);
 }
 
+/* common/util.c:read_fd_wiped — secret input of the restore modes: all of
+ * it across buffer growth, and the limit, also one below the first buffer. */
+static void
+feed(const uint8_t *data, size_t len, int *rfd)
+{
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	if (fork() == 0) {
+		close(p[0]);
+		(void)!write(p[1], data, len);
+		_exit(0);
+	}
+	close(p[1]);
+	*rfd = p[0];
+}
+
+static void
+test_read_fd_wiped(void **state)
+{
+	static uint8_t big[300000];
+	uint8_t *out;
+	size_t len;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 7);
+	feed(big, sizeof big, &fd);
+	assert_int_equal(read_fd_wiped(fd, sizeof big, &out, &len), 0);
+	assert_int_equal(len, sizeof big);
+	assert_memory_equal(out, big, sizeof big);
+	free_wiped(out, len);
+	close(fd);
+	feed(big, sizeof big, &fd);
+	assert_int_equal(read_fd_wiped(fd, sizeof big - 1, &out, &len), -EFBIG);
+	assert_null(out);
+	close(fd);
+	feed(big, 100, &fd);
+	assert_int_equal(read_fd_wiped(fd, 99, &out, &len), -EFBIG);
+	close(fd);
+	feed(big, 0, &fd);
+	assert_int_equal(read_fd_wiped(fd, 10, &out, &len), 0);
+	assert_int_equal(len, 0);
+	free_wiped(out, len);
+	close(fd);
+	while (wait(NULL) > 0)
+		;
+}
+
 int
 main(void)
 {
@@ -289,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_oversize_and_garbage),
 		cmocka_unit_test(test_strict_body),
 		cmocka_unit_test(test_server_rules),
+		cmocka_unit_test(test_read_fd_wiped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
