@@ -189,7 +189,7 @@ ok "... nothing written" test ! -e "$T_TMP/bad.csr"
 enroll "$CODE3" "$T_TMP/x.csr"
 is "inkan-sign enroll: the signer has a key generated" "$rc" 0
 EXP=$(printf '%s\n' "$out" | sed -n 's/^credential: //p')
-ok "... it prints the credential and CSR ($out)" test -n "$EXP" -a "$(printf '%s\n' "$out" | sed -n 's/^csr: //p')" = "$T_TMP/x.csr"
+ok "... it prints the credential and CSR ($(printf "%s" "$out" | tr "\n" " "))" test -n "$EXP" -a "$(printf '%s\n' "$out" | sed -n 's/^csr: //p')" = "$T_TMP/x.csr"
 ok "... the CSR is signed by the new key" openssl req -in "$T_TMP/x.csr" -verify -noout
 ok "... and carries the code" csr_has_code "$T_TMP/x.csr" "$CODE3"
 enroll "$CODE3" "$T_TMP/x.csr"
