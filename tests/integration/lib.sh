@@ -40,7 +40,7 @@ ok() {
 is() {
   T_N=$((T_N + 1))
   if [ "$2" = "$3" ]; then echo "ok $T_N - $1"; else
-    echo "not ok $T_N - $1"; echo "#   got:  '$2'"; echo "#   want: '$3'"; T_FAIL=$((T_FAIL + 1)); fi
+    echo "not ok $T_N - $1"; echo "#   got:  '$2'"; echo "#   want: '$3'"; T_FAIL=$((T_FAIL + 1)); return 1; fi
 }
 skip() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP $2"; }
 skip_all() { echo "1..0 # SKIP $*"; trap - EXIT; rm -rf "$T_TMP"; exit 0; }

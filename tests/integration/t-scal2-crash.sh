@@ -26,7 +26,7 @@ cert_pubkey "$CRED" "$TOKEN" "$T_TMP/f.pub"
 h1=$(digest sha256 "crash one") h2=$(digest sha256 "crash two") h3=$(digest sha256 "crash three")
 next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "$h1" "$h2"
 SAD12=$SAD
-is "a SAD for two hashes" "$HTTP" 200
+is "a SAD for two hashes" "$HTTP" 200 || echo "# $BODY"
 
 # --- A: inkan-scm killed between reserve and commit
 bg_sign a "$CRED" "$TOKEN" "$SAD12" "$h1"
