@@ -11,6 +11,13 @@ for d in inkan-scm inkan-sam inkan-sic; do
   pid=$(inkan_pid $d)
   is "$d is in seccomp filter mode" "$(awk '/^Seccomp:/{print $2}' /proc/$pid/status)" 2
   is "$d has NoNewPrivs" "$(awk '/^NoNewPrivs:/{print $2}' /proc/$pid/status)" 1
+  # every thread (libmicrohttpd's workers, the SCM's signing threads): the
+  # filter is installed with TSYNC, which also sets NO_NEW_PRIVS on each
+  tasks=$(ls /proc/$pid/task | wc -l) bad=0
+  for t in /proc/$pid/task/*; do
+    [ "$(awk '/^Seccomp:/{print $2}' $t/status)/$(awk '/^NoNewPrivs:/{print $2}' $t/status)" = 2/1 ] || bad=$((bad + 1))
+  done
+  is "$d: all its $tasks threads are under the filter with NoNewPrivs" "$bad" 0
   is "$d has a zero core-file limit" "$(awk '/^Max core file size/{print $5}' /proc/$pid/limits)" 0
   for set in CapEff CapPrm CapInh CapAmb; do
     is "$d has no capability ($set)" "$(awk "/^$set:/{print \$2}" /proc/$pid/status)" 0000000000000000
