@@ -449,30 +449,10 @@ int scm_bk_restore_begin(struct p11_token *t,
 int scm_bk_restore_mac(struct p11_token *t, CK_OBJECT_HANDLE kek,
     const uint8_t *wrapped, size_t len, bool wrappable)
 {
-	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_BBOOL ex = wrappable ? CK_TRUE : CK_FALSE;
+	CK_BBOOL no = CK_FALSE;
 	CK_MECHANISM m = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
-	static const char id[] = "inkan-mac";
-	CK_ATTRIBUTE a[] = {
-		{ CKA_CLASS, &cls, sizeof cls },
-		{ CKA_KEY_TYPE, &kt, sizeof kt },
-		{ CKA_TOKEN, &yes, sizeof yes },
-		{ CKA_PRIVATE, &yes, sizeof yes },
-		{ CKA_SENSITIVE, &yes, sizeof yes },
-		{ CKA_EXTRACTABLE, &ex, sizeof ex },
-		{ CKA_WRAP_WITH_TRUSTED, &yes, sizeof yes },
-		{ CKA_SIGN, &yes, sizeof yes },
-		{ CKA_VERIFY, &yes, sizeof yes },
-		{ CKA_ENCRYPT, &no, sizeof no },
-		{ CKA_DECRYPT, &no, sizeof no },
-		{ CKA_WRAP, &no, sizeof no },
-		{ CKA_UNWRAP, &no, sizeof no },
-		{ CKA_DERIVE, &no, sizeof no },
-		{ CKA_LABEL, (void *)SCM_MAC_LABEL, sizeof SCM_MAC_LABEL - 1 },
-		{ CKA_ID, (void *)id, sizeof id - 1 },
-	};
+	CK_ATTRIBUTE a[SCM_MAC_ATTRS];
+	CK_ULONG na = scm_mac_template(a, wrappable, false);
 	CK_ATTRIBUTE fix = { CKA_MODIFIABLE, &no, sizeof no };
 	CK_OBJECT_HANDLE h, h2;
 	CK_RV rv;
@@ -482,7 +462,7 @@ int scm_bk_restore_mac(struct p11_token *t, CK_OBJECT_HANDLE kek,
 	 * (CKR_ATTRIBUTE_READ_ONLY): unwrap, then a copy that is not
 	 * modifiable (C_CopyObject may clear it), then drop the first. */
 	rv = t->f->C_UnwrapKey(t->session, &m, kek, (CK_BYTE *)wrapped, len, a,
-	    sizeof a / sizeof a[0], &h);
+	    na, &h);
 	if (rv != CKR_OK)
 		return bk_fail(t, "C_UnwrapKey(MAC key)", rv);
 	rv = t->f->C_CopyObject(t->session, h, &fix, 1, &h2);

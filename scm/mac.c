@@ -41,37 +41,50 @@ static int find_mac_keys(struct p11_token *t, CK_OBJECT_HANDLE *hs,
 	return 0;
 }
 
+size_t scm_mac_template(CK_ATTRIBUTE *a, bool wrappable, bool generate)
+{
+	static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	static CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	static CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	static CK_ULONG len = SCM_MAC_LEN;
+	static char id[] = "inkan-mac", label[] = SCM_MAC_LABEL;
+	size_t n = 0;
+
+#define ATTR(type, v) (a[n++] = (CK_ATTRIBUTE){ (type), &(v), sizeof(v) })
+	ATTR(CKA_CLASS, cls);
+	ATTR(CKA_KEY_TYPE, kt);
+	if (generate)
+		ATTR(CKA_VALUE_LEN, len);
+	ATTR(CKA_TOKEN, yes);
+	ATTR(CKA_PRIVATE, yes);
+	ATTR(CKA_SENSITIVE, yes);
+	/* issue 7: with key_backup only a trusted KEK may wrap it */
+	if (wrappable)
+		ATTR(CKA_EXTRACTABLE, yes);
+	else
+		ATTR(CKA_EXTRACTABLE, no);
+	ATTR(CKA_WRAP_WITH_TRUSTED, yes);
+	ATTR(CKA_SIGN, yes);
+	ATTR(CKA_VERIFY, yes);
+	ATTR(CKA_ENCRYPT, no);
+	ATTR(CKA_DECRYPT, no);
+	ATTR(CKA_WRAP, no);
+	ATTR(CKA_UNWRAP, no);
+	ATTR(CKA_DERIVE, no);
+	if (generate)
+		ATTR(CKA_MODIFIABLE, no);
+#undef ATTR
+	a[n++] = (CK_ATTRIBUTE){ CKA_LABEL, label, sizeof label - 1 };
+	a[n++] = (CK_ATTRIBUTE){ CKA_ID, id, sizeof id - 1 };
+	return n;
+}
+
 int scm_mac_open(struct p11_token *t, bool create, bool wrappable,
     CK_OBJECT_HANDLE *key, bool *created)
 {
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_BBOOL ex = wrappable ? CK_TRUE : CK_FALSE;
-	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
-	CK_ULONG len = SCM_MAC_LEN;
 	CK_MECHANISM mech = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
-	static const char id[] = "inkan-mac";
-	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof cls },
-		{ CKA_KEY_TYPE, &kt, sizeof kt },
-		{ CKA_VALUE_LEN, &len, sizeof len },
-		{ CKA_TOKEN, &yes, sizeof yes },
-		{ CKA_PRIVATE, &yes, sizeof yes },
-		{ CKA_SENSITIVE, &yes, sizeof yes },
-		{ CKA_EXTRACTABLE, &ex, sizeof ex },
-		/* issue 7: with key_backup only a trusted KEK may wrap it */
-		{ CKA_WRAP_WITH_TRUSTED, &yes, sizeof yes },
-		{ CKA_SIGN, &yes, sizeof yes },
-		{ CKA_VERIFY, &yes, sizeof yes },
-		{ CKA_ENCRYPT, &no, sizeof no },
-		{ CKA_DECRYPT, &no, sizeof no },
-		{ CKA_WRAP, &no, sizeof no },
-		{ CKA_UNWRAP, &no, sizeof no },
-		{ CKA_DERIVE, &no, sizeof no },
-		{ CKA_MODIFIABLE, &no, sizeof no },
-		{ CKA_LABEL, (void *)SCM_MAC_LABEL, sizeof SCM_MAC_LABEL - 1 },
-		{ CKA_ID, (void *)id, sizeof id - 1 },
-	};
+	CK_ATTRIBUTE tmpl[SCM_MAC_ATTRS];
+	CK_ULONG nt;
 	CK_OBJECT_HANDLE hs[2];
 	CK_ULONG n;
 	CK_RV rv;
@@ -97,8 +110,8 @@ int scm_mac_open(struct p11_token *t, bool create, bool wrappable,
 	}
 	if (!create)
 		return P11_NOT_FOUND;
-	rv = t->f->C_GenerateKey(t->session, &mech, tmpl,
-	    sizeof tmpl / sizeof tmpl[0], key);
+	nt = scm_mac_template(tmpl, wrappable, true);
+	rv = t->f->C_GenerateKey(t->session, &mech, tmpl, nt, key);
 	if (rv != CKR_OK)
 		return mac_fail(t, "C_GenerateKey", rv);
 	*created = true;

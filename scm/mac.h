@@ -26,6 +26,15 @@
 int scm_mac_open(struct p11_token *t, bool create, bool wrappable,
     CK_OBJECT_HANDLE *key, bool *created);
 
+/* The MAC key's attributes, the one place that says what the key is and
+ * may do, for both ways it comes into a token: generated here (generate:
+ * with CKA_VALUE_LEN and CKA_MODIFIABLE = FALSE) or unwrapped by a restore
+ * (scm/backup.c; SoftHSM refuses CKA_MODIFIABLE in an unwrap template, so
+ * the restore copies the object with it afterwards). Fills A (at least
+ * SCM_MAC_ATTRS entries; values in static storage) and returns the count. */
+#define SCM_MAC_ATTRS 18
+size_t scm_mac_template(CK_ATTRIBUTE *a, bool wrappable, bool generate);
+
 /* CKM_SHA256_HMAC of one input with the MAC key. */
 int scm_mac_compute(struct p11_token *t, CK_OBJECT_HANDLE key,
     const uint8_t *in, size_t len, uint8_t out[SCM_MAC_LEN]);
