@@ -47,15 +47,20 @@ skip_all() { echo "1..0 # SKIP $*"; trap - EXIT; rm -rf "$T_TMP"; exit 0; }
 done_testing() { echo "1..$T_N"; [ "$T_FAIL" -eq 0 ]; }
 bail() { echo "Bail out! $*"; exit 1; }
 
-# Fresh service for this test.
-t_start() {
+# free_port -> a TCP port on 127.0.0.1 nobody listens on (as far as a connect tells)
+free_port() {
   local port i
   for i in 1 2 3 4 5; do
     port=$((20000 + (RANDOM * 7 + $$) % 40000))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
     break
   done
-  inkan_setup "$T_TMP/state" "$port" || bail "setup failed"
+  echo "$port"
+}
+
+# Fresh service for this test.
+t_start() {
+  inkan_setup "$T_TMP/state" "$(free_port)" || bail "setup failed"
   inkan_start || bail "daemons did not start"
   export INKAN_SIGNERS_DIR=$T_TMP/signers
   URL=$(inkan_url)

@@ -13,8 +13,7 @@
 command -v prlimit >/dev/null || skip_all "needs prlimit (util-linux)"
 VERIFY=$(inkan_bin inkan-audit-verify)
 
-port=$((20000 + (RANDOM * 7 + $$) % 40000))
-inkan_setup "$T_TMP/state" "$port" || bail "setup failed"
+inkan_setup "$T_TMP/state" "$(free_port)" || bail "setup failed"
 sed -i "/^\[sam\]/a audit_checkpoint_records = 4" "$INKAN_STATE/inkan.conf"
 AUD_GID=64105
 inkan_is_root && sed -i "/^\[sam\]/a auditor_group = $AUD_GID" "$INKAN_STATE/inkan.conf"

@@ -10,8 +10,7 @@
 VERIFY=$(inkan_bin inkan-audit-verify)
 verify_quiet() { "$VERIFY" "$@" >/dev/null; }
 
-port=$((20000 + (RANDOM * 7 + $$) % 40000))
-inkan_setup "$T_TMP/state" "$port" || bail "setup failed"
+inkan_setup "$T_TMP/state" "$(free_port)" || bail "setup failed"
 # Small numbers so that a short session has several checkpoints and files.
 sed -i "/^\[sam\]/a audit_checkpoint_records = 5\naudit_max_file_size = 4096" \
   "$INKAN_STATE/inkan.conf"

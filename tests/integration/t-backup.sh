@@ -13,15 +13,6 @@
 . "$INKAN_SRC/tests/integration/lib.sh"
 inkan_separate_uids || skip_all "needs root (separate daemon uids)"
 
-free_port() {
-  local port i
-  for i in 1 2 3 4 5; do
-    port=$((20000 + (RANDOM * 7 + $$) % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-    break
-  done
-  echo "$port"
-}
 # A state with key backup enabled in both [scm] and [sam].
 setup_backup_state() {
   inkan_setup "$1" "$(free_port)" || bail "setup $1 failed"

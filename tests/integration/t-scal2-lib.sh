@@ -6,13 +6,8 @@
 
 # t2_start [KEY=VALUE...] — like t_start, with these [sam] settings.
 t2_start() {
-  local port i kv
-  for i in 1 2 3 4 5; do
-    port=$((20000 + (RANDOM * 7 + $$) % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-    break
-  done
-  inkan_setup "$T_TMP/state" "$port" || bail "setup failed"
+  local kv
+  inkan_setup "$T_TMP/state" "$(free_port)" || bail "setup failed"
   for kv in "$@"; do sam_conf "${kv%%=*}" "${kv#*=}"; done
   inkan_start || bail "daemons did not start"
   URL=$(inkan_url)
