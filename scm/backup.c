@@ -151,8 +151,7 @@ static int relogin_user(struct p11_token *t, const char *pin, size_t len)
 {
 	CK_RV rv;
 
-	memset(t->cache, 0, sizeof t->cache);   /* private handles are gone */
-	t->cache_next = 0;
+	p11_cache_clear(t);     /* private handles are gone */
 	rv = t->f->C_Login(t->session, CKU_USER, (CK_UTF8CHAR *)pin, len);
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
 		t->logged_in = false;
