@@ -20,6 +20,7 @@ enum sandbox_arg {
 	SB_PEERCRED,            /* getsockopt(): SOL_SOCKET SO_PEERCRED, SO_PEERGROUPS */
 	SB_SOCKET_UNIX_FAIL,    /* socket(): AF_UNIX fails with EPERM instead of
 				 * killing (a library's syslog); others kill */
+	SB_MADV_DONTNEED,       /* madvise(): MADV_DONTNEED only */
 	SB_ARG_MAX              /* (not a filter: the lint test's bound) */
 };
 

@@ -37,6 +37,7 @@ struct scm_pool {
 	unsigned long gen;                /* batch number */
 	size_t next;                      /* next digest index to sign */
 	unsigned busy;                    /* workers still in this batch */
+	unsigned ready;                   /* workers that reached their loop */
 	bool stopping;
 	int rc;                           /* lowest failure of this batch */
 	size_t failed_at;
@@ -59,6 +60,11 @@ static void *worker_main(void *arg)
 	int rc;
 
 	pthread_mutex_lock(&p->lock);
+	/* glibc's own thread start-up (rseq, robust list, signal mask) is
+	 * over once here: scm_pool_start waits for this before the daemon
+	 * installs a filter that does not allow those calls. */
+	p->ready++;
+	pthread_cond_signal(&p->done);
 	for (;;) {
 		while (!p->stopping && p->gen == seen)
 			pthread_cond_wait(&p->work, &p->lock);
@@ -161,6 +167,10 @@ int scm_pool_start(struct scm_pool **out, struct p11_token *tok, unsigned n)
 		scm_pool_stop(p);
 		return rc;
 	}
+	pthread_mutex_lock(&p->lock);
+	while (p->ready < n)
+		pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
 	*out = p;
 	return 0;
 }
