@@ -217,7 +217,7 @@ int scm_bk_start(struct p11_token *t, const char *so_pin, size_t so_len,
 
 	/* The shares: only their XOR is a key, and it lives in the token for
 	 * one wrap (a stack buffer, wiped: inkan-scm's sandbox forbids the
-	 * mprotect that sodium_malloc needs). */
+	 * mlock and madvise(MADV_DONTDUMP) that sodium_malloc needs). */
 	randombytes_buf(share1, SCM_BK_SHARE_LEN);
 	randombytes_buf(share2, SCM_BK_SHARE_LEN);
 	for (int i = 0; i < SCM_BK_SHARE_LEN; i++)

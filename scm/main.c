@@ -244,7 +244,10 @@ static int scm_init(void *app)
 	/* issue 7 item 5: with key_backup the PIN is kept (sodium_malloc'd:
 	 * mlock'd, guard pages, no core dumps) for the user login after a
 	 * backup's SO login; otherwise it is wiped now and never needed
-	 * again. (No PROT_NONE toggling: the sandbox forbids mprotect.) */
+	 * again. (No PROT_NONE toggling: when this was written the sandbox
+	 * forbade mprotect; it now allows it without PROT_EXEC, for the
+	 * signing threads' arenas, but sodium_mprotect_noaccess is not used
+	 * yet.) */
 	if (r == 0 && s->key_backup) {
 		s->bk.user_pin = pin;
 		s->bk.user_pin_len = pin_len;
@@ -810,8 +813,9 @@ static void scm_fini(void *app)
 	struct scm *s = app;
 
 	scm_bk_finish(&s->tok, &s->bk.kek);
-	/* Wiped, not sodium_free'd: that needs mprotect, which the sandbox
-	 * forbids; the pages go with the process. */
+	/* Wiped, not sodium_free'd: that needs munlock and
+	 * madvise(MADV_DODUMP), which the sandbox forbids; the pages go with
+	 * the process. */
 	if (s->bk.user_pin != NULL)
 		sodium_memzero(s->bk.user_pin, s->bk.user_pin_len);
 	s->bk.user_pin = NULL;
