@@ -510,6 +510,7 @@ usage(const struct daemon_desc *d)
 	    "[--selftest-forbidden CALL]\n"
 	    "  CALL: execve socket-inet socket-unix ptrace fork mmap-exec "
 	    "mprotect-exec\n"
+	    "        madvise-dontfork (inkan-scm)\n"
 	    "        setuid open-read write:PATH\n", d->name);
 }
 

@@ -285,6 +285,15 @@ sandbox_selftest(const char *what)
 		if (mprotect(p, 4096, PROT_READ | PROT_EXEC) < 0)
 			return -errno;
 		return 0;
+	} else if (strcmp(what, "madvise-dontfork") == 0) {
+		/* Advice other than MADV_DONTNEED (inkan-scm's filter). */
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		if (madvise(p, 4096, MADV_DONTFORK) < 0)
+			return -errno;
+		return 0;
 	} else if (strcmp(what, "fork") == 0) {
 		pid_t pid = fork();
 		if (pid == 0)
