@@ -598,10 +598,10 @@ static int key_type_of(struct p11_token *t, CK_OBJECT_HANDLE priv,
 	return *type == P11_KEY_NONE ? P11_UNSUPPORTED : 0;
 }
 
-/* The cache lives in the token a pool session was opened on. Every cache_*
- * call below is made with its cache_lock held (cache_lock/cache_unlock);
- * entries are copied out, never handed out by pointer, so that another
- * thread may replace a slot at any time. */
+/* The cache lives in the token a pool session was opened on. cache_get runs
+ * with the owner's cache_lock held; cache_put, cache_drop, cache_find and
+ * p11_cache_clear take it themselves. Entries are copied out, never handed
+ * out by pointer, so that another thread may replace a slot at any time. */
 static struct p11_token *cache_owner(struct p11_token *t)
 {
 	return t->parent != NULL ? t->parent : t;
