@@ -6,13 +6,14 @@
  * token while serving keygen/pubkey/sign/sign-csr/destroy for every key type,
  * with NOTIFY_SOCKET and WATCHDOG_USEC set. The signing threads (scm/pool.c,
  * [scm] sign_threads) are started before the filter, so clone, rseq,
- * set_robust_list and the like are not here; what they need afterwards is:
- * futex, their own malloc arenas (mprotect, never PROT_EXEC; madvise
- * MADV_DONTNEED only) and, at stop, rt_sigprocmask and exit. Not here, on purpose: a working
- * socket() (it makes no connection), execve, fork/clone, ptrace, an
- * executable mprotect, connect/bind/listen, mkdir/rename. Which files
- * openat may reach is Landlock's job (fs_paths). Sorted by name; one reason
- * each. */
+ * set_robust_list and the like are not here; what they need afterwards
+ * (found with a -Dseccomp_mode=log build and the kernel audit log over
+ * t-sign, t-backup and t-fault) is: futex, their own malloc arenas
+ * (mprotect, never PROT_EXEC; madvise MADV_DONTNEED only) and, at stop,
+ * rt_sigprocmask and exit. Not here, on purpose: a working socket() (it
+ * makes no connection), execve, fork/clone, ptrace, an executable mprotect,
+ * connect/bind/listen, mkdir/rename. Which files openat may reach is
+ * Landlock's job (fs_paths). Sorted by name; one reason each. */
 #include "sandbox.h"
 
 static const struct sandbox_rule rules[] = {
