@@ -2,8 +2,8 @@
  *   close inherited fds -> no core dumps, umask -> parse config -> refuse
  *   root without `user` -> init (sockets, possibly socket-activated; PKCS#11;
  *   database) -> drop privileges, bounding set and every capability ->
- *   NO_NEW_PRIVS + Landlock + seccomp -> READY=1 -> serve (watchdog pings)
- *   -> stop.
+ *   NO_NEW_PRIVS + Landlock -> the daemon's own threads -> seccomp (for all
+ *   threads) -> READY=1 -> serve (watchdog pings) -> stop.
  * SECURITY: nothing a daemon does after the sandbox is installed can reopen
  * what it gave up before. A daemon never runs as root: started as root it
  * must be told which user to become, and refuses otherwise. The systemd
@@ -510,6 +510,7 @@ usage(const struct daemon_desc *d)
 	    "[--selftest-forbidden CALL]\n"
 	    "  CALL: execve socket-inet socket-unix ptrace fork mmap-exec "
 	    "mprotect-exec\n"
+	    "        madvise-dontfork (inkan-scm)\n"
 	    "        setuid open-read write:PATH\n", d->name);
 }
 
@@ -605,6 +606,12 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 		st.fs_paths = NULL;
 		if (r < 0)
 			return 1;
+	}
+	/* After Landlock, which binds only the calling thread and the threads
+	 * it creates later; before seccomp, whose TSYNC covers them all. */
+	if (d->start_threads != NULL && (r = d->start_threads(d->app)) < 0) {
+		log_err("cannot start threads: %s", strerror(-r));
+		return 1;
 	}
 	if ((r = sandbox_install(d->policy)) < 0)
 		fatal("cannot install the seccomp sandbox: %s", strerror(-r));

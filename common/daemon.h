@@ -2,8 +2,9 @@
  * fixed order: close inherited fds -> no core dumps -> parse config -> refuse
  * root without `user` -> open sockets / PKCS#11 (init; sockets may come from
  * systemd socket activation) -> drop privileges and every capability ->
- * NO_NEW_PRIVS + Landlock (fs_paths) + seccomp -> sd_notify READY=1 -> serve,
- * with watchdog pings. Each main() fills a daemon_desc and calls
+ * NO_NEW_PRIVS + Landlock (fs_paths) -> start worker threads (start_threads)
+ * -> seccomp (all threads) -> sd_notify READY=1 -> serve, with watchdog
+ * pings. Each main() fills a daemon_desc and calls
  * daemon_main(). */
 #ifndef INKAN_DAEMON_H
 #define INKAN_DAEMON_H
@@ -28,6 +29,11 @@ struct daemon_desc {
 	 * privileges are dropped and before the sandbox: whatever creates
 	 * files the daemon must later own (e.g. objects in a token store). */
 	int (*init_user)(void *app);
+	/* Optional: start the daemon's own threads. Runs after the Landlock
+	 * wall (a thread inherits it only when created after it) and before
+	 * the seccomp filter (which then covers every thread: TSYNC), so the
+	 * threads' start-up (clone, stacks, rseq) needs no rule of its own. */
+	int (*start_threads)(void *app);
 	const struct sandbox_policy *policy;
 	/* Serve until *stop; return exit status. Call daemon_heartbeat() at
 	 * least every second or so (the watchdog). */

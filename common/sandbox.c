@@ -132,6 +132,13 @@ add_rule(scmp_filter_ctx ctx, const struct sandbox_rule *rule)
 		return allow_sockopts(ctx, nr, SOL_SOCKET, peercred,
 		    sizeof peercred / sizeof peercred[0]);
 	}
+	case SB_MADV_DONTNEED: {
+		/* Giving pages back is all glibc's allocator and thread exit
+		 * need; no other advice (MADV_DONTFORK, _WIPEONFORK, _HWPOISON,
+		 * merging...) may change how memory behaves. */
+		struct scmp_arg_cmp c = cmp(2, SCMP_CMP_EQ, MADV_DONTNEED, 0);
+		return allow(ctx, nr, 1, &c);
+	}
 	case SB_SOCKET_UNIX_FAIL: {
 		struct scmp_arg_cmp c = cmp(0, SCMP_CMP_EQ, AF_UNIX, 0);
 		return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
@@ -276,6 +283,15 @@ sandbox_selftest(const char *what)
 		if (p == MAP_FAILED)
 			return -errno;
 		if (mprotect(p, 4096, PROT_READ | PROT_EXEC) < 0)
+			return -errno;
+		return 0;
+	} else if (strcmp(what, "madvise-dontfork") == 0) {
+		/* Advice other than MADV_DONTNEED (inkan-scm's filter). */
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		if (madvise(p, 4096, MADV_DONTFORK) < 0)
 			return -errno;
 		return 0;
 	} else if (strcmp(what, "fork") == 0) {

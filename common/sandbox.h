@@ -20,6 +20,7 @@ enum sandbox_arg {
 	SB_PEERCRED,            /* getsockopt(): SOL_SOCKET SO_PEERCRED, SO_PEERGROUPS */
 	SB_SOCKET_UNIX_FAIL,    /* socket(): AF_UNIX fails with EPERM instead of
 				 * killing (a library's syslog); others kill */
+	SB_MADV_DONTNEED,       /* madvise(): MADV_DONTNEED only */
 	SB_ARG_MAX              /* (not a filter: the lint test's bound) */
 };
 
@@ -56,7 +57,8 @@ int sandbox_restrict_fs(const char *const *paths, size_t n);
 
 /* For tests: after the sandbox is installed, perform a call it must forbid:
  * execve, socket-inet, socket-unix (a datagram socket), ptrace, fork,
- * mmap-exec, mprotect-exec, setuid, open-read (/etc/passwd), write:PATH
+ * mmap-exec, mprotect-exec, madvise-dontfork (inkan-scm only: the others
+ * allow any madvise), setuid, open-read (/etc/passwd), write:PATH
  * (create PATH for writing). Returns 0 if the kernel let it through (a
  * sandbox failure), -errno if it refused with an error, -EINVAL for an
  * unknown name; a seccomp kill does not return. */

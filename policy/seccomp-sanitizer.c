@@ -14,7 +14,7 @@
 
 #if INKAN_SANITIZE
 static const struct sandbox_rule rules[] = {
-	{ "madvise", SB_ANY, "the ASan allocator gives freed pages back (inkan-scm has no madvise of its own)" },
+	{ "madvise", SB_ANY, "the ASan allocator gives freed pages back, with advice of its own (inkan-scm's own rule: MADV_DONTNEED only)" },
 	{ "sched_yield", SB_ANY, "the sanitizer runtime's spin locks back off under contention" },
 	{ "sigaltstack", SB_ANY, "ASan removes a thread's alternate signal stack when the thread ends" },
 };

@@ -130,6 +130,11 @@ main(void)
 	check(find(&sandbox_policy_scm, "socket") == NULL ||
 	    find(&sandbox_policy_scm, "socket")->arg == SB_SOCKET_UNIX_FAIL,
 	    "%s: makes no socket at all", "inkan-scm");
+	/* Its signing threads' arenas and stacks: pages given back, nothing
+	 * else (sodium_malloc, whose advice inkan-sam needs, runs before). */
+	check(find(&sandbox_policy_scm, "madvise") == NULL ||
+	    find(&sandbox_policy_scm, "madvise")->arg == SB_MADV_DONTNEED,
+	    "%s: madvise only with MADV_DONTNEED", "inkan-scm");
 	printf("1..%d\n", n_test);
 	return n_fail != 0;
 }

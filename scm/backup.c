@@ -151,8 +151,7 @@ static int relogin_user(struct p11_token *t, const char *pin, size_t len)
 {
 	CK_RV rv;
 
-	memset(t->cache, 0, sizeof t->cache);   /* private handles are gone */
-	t->cache_next = 0;
+	p11_cache_clear(t);     /* private handles are gone */
 	rv = t->f->C_Login(t->session, CKU_USER, (CK_UTF8CHAR *)pin, len);
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
 		t->logged_in = false;
@@ -218,7 +217,7 @@ int scm_bk_start(struct p11_token *t, const char *so_pin, size_t so_len,
 
 	/* The shares: only their XOR is a key, and it lives in the token for
 	 * one wrap (a stack buffer, wiped: inkan-scm's sandbox forbids the
-	 * mprotect that sodium_malloc needs). */
+	 * mlock and madvise(MADV_DONTDUMP) that sodium_malloc needs). */
 	randombytes_buf(share1, SCM_BK_SHARE_LEN);
 	randombytes_buf(share2, SCM_BK_SHARE_LEN);
 	for (int i = 0; i < SCM_BK_SHARE_LEN; i++)

@@ -18,7 +18,10 @@
  * wrapped by two shares' XOR. It reads the token PIN once at start-up,
  * keeps it in sodium_malloc'd memory and wipes it right after C_Login
  * (with key_backup it keeps it for the user login that follows a backup's
- * SO login). It may not: use
+ * SO login). A sign request's digests are shared out over [scm]
+ * sign_threads worker threads (scm/pool.c), each on its own session of the
+ * same login, started before the seccomp filter; the request loop itself
+ * stays one thread and waits for the batch. It may not: use
  * the network, exec or fork, read PINs after init, or log key material, PINs
  * or digests (seccomp policy: policy/seccomp-scm.c). If the token session is
  * lost it stops (fail closed) rather than serving without it. */
@@ -47,11 +50,13 @@
 #include "audit_key.h"
 #include "backup.h"       /* issue 7 item 5 */
 #include "backup_srv.h"
+#include "pool.h"
 
 #define SCM_KEY_ID_LEN P11_KEY_ID_LEN
 #define SCM_MAX_DIGESTS INKAN_MAX_HASHES    /* 256: fits one frame */
 #define SCM_CSR_MAX (16 * 1024)
 #define SCM_PIN_MAX 256
+#define SCM_SIGN_THREADS_DEFAULT 2
 
 struct scm {
 	/* config */
@@ -64,6 +69,7 @@ struct scm {
 	char *token_serial;
 	char *pin_file;
 	int key_backup;
+	unsigned sign_threads;      /* 1: the request loop signs alone */
 	/* state */
 	int fd;
 	volatile int *stop;
@@ -73,9 +79,10 @@ struct scm {
 	struct scm_audit_key audit_key;   /* issue 5: checkpoint signing key */
 	bool have_audit_key;
 	struct scm_bk_env bk;       /* issue 7 item 5: key backup */
+	struct scm_pool *pool;      /* signing threads (scm/pool.c) */
 };
 
-static struct scm scm = { .fd = -1 };
+static struct scm scm = { .fd = -1, .sign_threads = SCM_SIGN_THREADS_DEFAULT };
 
 /* ---- configuration ----------------------------------------------------- */
 
@@ -128,6 +135,16 @@ static int scm_config_key(void *app, const char *key, const char *value)
 	} else if (strcmp(key, "key_backup") == 0) {
 		if (cfg_bool(value, &s->key_backup) < 0)
 			return -EINVAL;
+	} else if (strcmp(key, "sign_threads") == 0) {
+		unsigned long n;
+
+		if (cfg_uint(value, 1, SCM_POOL_MAX_THREADS, &n) < 0) {
+			log_err("config [scm] sign_threads: \"%s\" is not a "
+			    "number of threads from 1 to %d", value,
+			    SCM_POOL_MAX_THREADS);
+			return -EINVAL;
+		}
+		s->sign_threads = (unsigned)n;
 	} else {
 		return -EINVAL;
 	}
@@ -227,7 +244,10 @@ static int scm_init(void *app)
 	/* issue 7 item 5: with key_backup the PIN is kept (sodium_malloc'd:
 	 * mlock'd, guard pages, no core dumps) for the user login after a
 	 * backup's SO login; otherwise it is wiped now and never needed
-	 * again. (No PROT_NONE toggling: the sandbox forbids mprotect.) */
+	 * again. (No PROT_NONE toggling: when this was written the sandbox
+	 * forbade mprotect; it now allows it without PROT_EXEC, for the
+	 * signing threads' arenas, but sodium_mprotect_noaccess is not used
+	 * yet.) */
 	if (r == 0 && s->key_backup) {
 		s->bk.user_pin = pin;
 		s->bk.user_pin_len = pin_len;
@@ -278,6 +298,30 @@ static int scm_init(void *app)
 	    s->token_label ? "label" : "serial",
 	    s->token_label ? s->token_label : s->token_serial, s->module,
 	    s->sam_uid, s->socket, s->key_backup ? " (key backup enabled)" : "");
+	return 0;
+}
+
+/* As the service user, after Landlock, before seccomp (common/daemon.c). */
+static int scm_start_threads(void *app)
+{
+	struct scm *s = app;
+	int r;
+
+	r = scm_pool_start(&s->pool, &s->tok, s->sign_threads);
+	if (r == -EIO) {
+		p11_log_failure("cannot open the signing threads' sessions", r);
+		return r;
+	}
+	if (r < 0) {
+		log_err("cannot start %u signing threads: %s", s->sign_threads,
+		    strerror(-r));
+		return r;
+	}
+	if (scm_pool_threads(s->pool) > 0)
+		log_info("signing pool: %u threads, one token session each",
+		    scm_pool_threads(s->pool));
+	else
+		log_info("signing pool: none (sign_threads = 1)");
 	return 0;
 }
 
@@ -455,12 +499,15 @@ static Inkan__Status scm_answer_sign(struct srv_ctx *c,
 {
 	const Inkan__SignDigestReq *r = (const Inkan__SignDigestReq *)msg;
 	Inkan__SignDigestRep rep = INKAN__SIGN_DIGEST_REP__INIT;
+	const uint8_t *digests[SCM_MAX_DIGESTS];
+	size_t lens[SCM_MAX_DIGESTS], failed_at = 0;
+	struct scm_sign_job job;
 	ProtobufCBinaryData *sigs = NULL;
 	uint8_t *buf = NULL;
 	enum der_hash hash;
 	enum p11_mech mech;
 	uint32_t salt = 0;
-	size_t hlen, len;
+	size_t hlen;
 	int rc = 0;
 
 	if (!key_id_ok(&r->key_id))
@@ -506,16 +553,20 @@ static Inkan__Status scm_answer_sign(struct srv_ctx *c,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	for (size_t i = 0; i < r->n_digests; i++)
+		digests[i] = r->digests[i].data;
+	job = (struct scm_sign_job){
+		.key_id = r->key_id.data, .mech = mech, .hash = hash,
+		.salt_len = salt, .n = r->n_digests, .digests = digests,
+		.dlen = hlen, .sigs = buf, .sig_lens = lens,
+	};
 	/* All or nothing: one failure answers no signature at all. */
+	rc = scm_pool_sign(scm.pool, &job, &failed_at);
+	if (rc != 0)
+		goto fail;
 	for (size_t i = 0; i < r->n_digests; i++) {
-		uint8_t *sig = buf + i * P11_SIG_MAX;
-
-		rc = p11_sign(&scm.tok, r->key_id.data, mech, hash, salt,
-		    r->digests[i].data, r->digests[i].len, sig, &len);
-		if (rc != 0)
-			goto fail;
-		sigs[i].data = sig;
-		sigs[i].len = len;
+		sigs[i].data = buf + i * P11_SIG_MAX;
+		sigs[i].len = lens[i];
 	}
 	rep.n_signatures = r->n_digests;
 	rep.signatures = sigs;
@@ -697,7 +748,11 @@ static Inkan__Status scm_answer_backup_wrap(struct srv_ctx *c,
 	scm.bk.tok = &scm.tok;
 	scm.bk.key_backup = scm.key_backup;
 	scm.bk.mac_key = &scm.mac_key;
+	/* The SO login in between is the whole token's: no worker signs
+	 * meanwhile (none can, the loop is here; the hold makes it sure). */
+	scm_pool_hold(scm.pool);
 	st = scm_bk_answer_wrap(c, (const Inkan__BackupWrapReq *)msg, &scm.bk);
+	scm_pool_release(scm.pool);
 	if (scm.bk.handles_reset)
 		scm.have_audit_key = false;
 	if (scm.bk.lost && scm.stop != NULL) {
@@ -758,11 +813,15 @@ static void scm_fini(void *app)
 	struct scm *s = app;
 
 	scm_bk_finish(&s->tok, &s->bk.kek);
-	/* Wiped, not sodium_free'd: that needs mprotect, which the sandbox
-	 * forbids; the pages go with the process. */
+	/* Wiped, not sodium_free'd: that needs munlock and
+	 * madvise(MADV_DODUMP), which the sandbox forbids; the pages go with
+	 * the process. */
 	if (s->bk.user_pin != NULL)
 		sodium_memzero(s->bk.user_pin, s->bk.user_pin_len);
 	s->bk.user_pin = NULL;
+	/* The workers' sessions go before the token they were opened on. */
+	scm_pool_stop(s->pool);
+	s->pool = NULL;
 	p11_close(&s->tok);
 	if (s->fd >= 0)
 		close(s->fd);
@@ -774,6 +833,7 @@ static const struct daemon_desc scm_desc = {
 	.config_key = scm_config_key,
 	.config_done = scm_config_done,
 	.init = scm_init,
+	.start_threads = scm_start_threads,
 	.policy = &sandbox_policy_scm,
 	.serve = scm_serve,
 	.fini = scm_fini,

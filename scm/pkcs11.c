@@ -1,5 +1,6 @@
 /* pkcs11.c — inkan-scm's PKCS#11 layer (see pkcs11.h): module loading, token
- * selection by label/serial, one logged-in session, handle cache, key pair
+ * selection by label/serial, one logged-in session (and more on the same
+ * login for the signing pool), a handle cache under a mutex, key pair
  * generation with every usage attribute set explicitly, signing, CSR proof of
  * possession, destruction, token initialisation. No logging: failures leave
  * last_fn/last_rv/err in the token for the daemon to report. */
@@ -276,6 +277,17 @@ static int load(struct p11_token *t, const char *module)
 
 void p11_close(struct p11_token *t)
 {
+	if (t->parent != NULL) {
+		/* A pool session: no C_Logout, which would log the whole
+		 * token out; no C_Finalize, the parent's. */
+		if (t->f != NULL && t->have_session)
+			t->f->C_CloseSession(t->session);
+		t->have_session = false;
+		t->logged_in = false;
+		t->f = NULL;
+		t->parent = NULL;
+		return;
+	}
 	if (t->f != NULL && t->have_session) {
 		if (t->logged_in)
 			t->f->C_Logout(t->session);
@@ -292,6 +304,42 @@ void p11_close(struct p11_token *t)
 	t->logged_in = false;
 	memset(t->cache, 0, sizeof t->cache);
 	t->cache_next = 0;
+	if (t->have_cache_lock)
+		pthread_mutex_destroy(&t->cache_lock);
+	t->have_cache_lock = false;
+}
+
+int p11_open_session(struct p11_token *t, struct p11_token *parent)
+{
+	CK_RV rv;
+
+	clear_err(t);
+	if (parent == NULL || parent->parent != NULL || parent->f == NULL ||
+	    !parent->logged_in || !parent->have_cache_lock)
+		return -ENOTCONN;
+	t->f = parent->f;
+	t->slot = parent->slot;
+	t->parent = parent;
+	/* RW like the parent's: an SO login (backup) fails while any
+	 * read-only session exists. */
+	rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+	    NULL, NULL, &t->session);
+	if (rv != CKR_OK) {
+		ck_fail(t, "C_OpenSession", rv);
+		t->f = NULL;
+		t->parent = NULL;
+		return -EIO;
+	}
+	t->have_session = true;
+	t->logged_in = true;
+	return 0;
+}
+
+void p11_copy_error(struct p11_token *to, const struct p11_token *from)
+{
+	to->last_fn = from->last_fn;
+	to->last_rv = from->last_rv;
+	memcpy(to->err, from->err, sizeof to->err);
 }
 
 /* ---- token selection --------------------------------------------------- */
@@ -408,6 +456,11 @@ int p11_open(struct p11_token *t, const char *module, const char *label,
 	rc = load(t, module);
 	if (rc != 0)
 		goto fail;
+	if (pthread_mutex_init(&t->cache_lock, NULL) != 0) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	t->have_cache_lock = true;
 	rc = find_token(t, label, serial, &t->slot);
 	if (rc != 0)
 		goto fail;
@@ -545,6 +598,27 @@ static int key_type_of(struct p11_token *t, CK_OBJECT_HANDLE priv,
 	return *type == P11_KEY_NONE ? P11_UNSUPPORTED : 0;
 }
 
+/* The cache lives in the token a pool session was opened on. cache_get runs
+ * with the owner's cache_lock held; cache_put, cache_drop, cache_find and
+ * p11_cache_clear take it themselves. Entries are copied out, never handed
+ * out by pointer, so that another thread may replace a slot at any time. */
+static struct p11_token *cache_owner(struct p11_token *t)
+{
+	return t->parent != NULL ? t->parent : t;
+}
+
+static void cache_lock(struct p11_token *o)
+{
+	if (o->have_cache_lock)
+		pthread_mutex_lock(&o->cache_lock);
+}
+
+static void cache_unlock(struct p11_token *o)
+{
+	if (o->have_cache_lock)
+		pthread_mutex_unlock(&o->cache_lock);
+}
+
 static struct p11_cache_entry *cache_get(struct p11_token *t,
     const uint8_t *id)
 {
@@ -555,12 +629,14 @@ static struct p11_cache_entry *cache_get(struct p11_token *t,
 	return NULL;
 }
 
-static struct p11_cache_entry *cache_put(struct p11_token *t,
-    const uint8_t *id, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub,
-    enum p11_key_type type)
+static void cache_put(struct p11_token *tok, const uint8_t *id,
+    CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub, enum p11_key_type type)
 {
-	struct p11_cache_entry *e = cache_get(t, id);
+	struct p11_token *t = cache_owner(tok);
+	struct p11_cache_entry *e;
 
+	cache_lock(t);
+	e = cache_get(t, id);
 	if (e == NULL) {
 		e = &t->cache[t->cache_next];
 		t->cache_next = (t->cache_next + 1) % P11_CACHE_SLOTS;
@@ -570,32 +646,59 @@ static struct p11_cache_entry *cache_put(struct p11_token *t,
 	e->priv = priv;
 	e->pub = pub;
 	e->type = type;
-	return e;
+	cache_unlock(t);
 }
 
-static void cache_drop(struct p11_token *t, const uint8_t *id)
+static void cache_drop(struct p11_token *tok, const uint8_t *id)
 {
-	struct p11_cache_entry *e = cache_get(t, id);
+	struct p11_token *t = cache_owner(tok);
+	struct p11_cache_entry *e;
 
+	cache_lock(t);
+	e = cache_get(t, id);
 	if (e != NULL)
 		memset(e, 0, sizeof *e);
+	cache_unlock(t);
+}
+
+/* A copy of the cached entry for id, if any. */
+static bool cache_find(struct p11_token *tok, const uint8_t *id,
+    struct p11_cache_entry *out)
+{
+	struct p11_token *t = cache_owner(tok);
+	struct p11_cache_entry *e;
+
+	cache_lock(t);
+	e = cache_get(t, id);
+	if (e != NULL)
+		*out = *e;
+	cache_unlock(t);
+	return e != NULL;
+}
+
+void p11_cache_clear(struct p11_token *tok)
+{
+	struct p11_token *t = cache_owner(tok);
+
+	cache_lock(t);
+	memset(t->cache, 0, sizeof t->cache);
+	t->cache_next = 0;
+	cache_unlock(t);
 }
 
 /* Handles of key_id: from the cache, else C_FindObjects (only on a miss:
- * a search costs more than a P-256 signature). */
+ * a search costs more than a P-256 signature). The search runs on t's own
+ * session, outside the cache lock; two threads missing at once both search
+ * and store the same answer. */
 static int lookup(struct p11_token *t, const uint8_t *id,
-    struct p11_cache_entry **out)
+    struct p11_cache_entry *out)
 {
 	CK_OBJECT_HANDLE priv, pub = CK_INVALID_HANDLE;
 	enum p11_key_type type;
-	struct p11_cache_entry *e;
 	int rc;
 
-	e = cache_get(t, id);
-	if (e != NULL) {
-		*out = e;
+	if (cache_find(t, id, out))
 		return 0;
-	}
 	rc = find_one(t, id, CKO_PRIVATE_KEY, &priv);
 	if (rc != 0)
 		return rc;
@@ -607,7 +710,13 @@ static int lookup(struct p11_token *t, const uint8_t *id,
 	rc = key_type_of(t, priv, &type);
 	if (rc != 0)
 		return rc;
-	*out = cache_put(t, id, priv, pub, type);
+	cache_put(t, id, priv, pub, type);
+	memset(out, 0, sizeof *out);
+	out->used = true;
+	memcpy(out->id, id, P11_KEY_ID_LEN);
+	out->priv = priv;
+	out->pub = pub;
+	out->type = type;
 	return 0;
 }
 
@@ -620,13 +729,13 @@ static bool stale_handle(const struct p11_token *t)
 int p11_find_key(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
     CK_OBJECT_HANDLE *priv, CK_OBJECT_HANDLE *pub, enum p11_key_type *type)
 {
-	struct p11_cache_entry *e;
+	struct p11_cache_entry ent, *e = &ent;
 	int rc;
 
 	if (t->f == NULL || !t->logged_in)
 		return -ENOTCONN;
 	clear_err(t);
-	rc = lookup(t, key_id, &e);
+	rc = lookup(t, key_id, e);
 	if (rc != 0)
 		return rc;
 	*priv = e->priv;
@@ -785,14 +894,14 @@ static int spki_of(struct p11_token *t, const struct p11_cache_entry *e,
 int p11_pubkey(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
     uint8_t **spki, size_t *spki_len, enum p11_key_type *type)
 {
-	struct p11_cache_entry *e;
+	struct p11_cache_entry ent, *e = &ent;
 	int rc;
 
 	if (t->f == NULL || !t->logged_in)
 		return -ENOTCONN;
 	clear_err(t);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = lookup(t, key_id, &e);
+		rc = lookup(t, key_id, e);
 		if (rc != 0)
 			return rc;
 		rc = spki_of(t, e, spki, spki_len);
@@ -1026,7 +1135,7 @@ int p11_sign(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
     enum p11_mech mech, enum der_hash hash, uint32_t salt_len,
     const uint8_t *digest, size_t dlen, uint8_t *sig, size_t *sig_len)
 {
-	struct p11_cache_entry *e;
+	struct p11_cache_entry ent, *e = &ent;
 	size_t hlen = der_hash_len(hash);
 	int rc = 0;
 
@@ -1040,7 +1149,7 @@ int p11_sign(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
 	if (mech != P11_MECH_RSA_PSS && salt_len != 0)
 		return -EINVAL;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = lookup(t, key_id, &e);
+		rc = lookup(t, key_id, e);
 		if (rc != 0)
 			return rc;
 		rc = do_sign(t, e, mech, hash, salt_len, digest, dlen, sig,
@@ -1061,7 +1170,7 @@ int p11_sign(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
 int p11_sign_csr(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
     const uint8_t *csr, size_t csr_len, uint8_t **out, size_t *out_len)
 {
-	struct p11_cache_entry *e;
+	struct p11_cache_entry ent, *e = &ent;
 	EVP_PKEY *own = NULL, *theirs;
 	X509_REQ *req = NULL;
 	X509_ALGOR *alg = NULL;
@@ -1080,7 +1189,7 @@ int p11_sign_csr(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
 	clear_err(t);
 	if (csr == NULL || csr_len == 0 || csr_len > 65536)
 		return P11_BAD_CSR;
-	rc = lookup(t, key_id, &e);
+	rc = lookup(t, key_id, e);
 	if (rc != 0)
 		return rc;
 	rc = key_evp(t, e, &own);

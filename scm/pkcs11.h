@@ -1,11 +1,14 @@
 /* pkcs11.h — inkan-scm's small library over one PKCS#11 module (dlopen +
- * C_GetFunctionList): one token, one RW session logged in once as the user, a
- * cache of key handles by CKA_ID, keygen/pubkey/sign/CSR/destroy for the key
- * types inkan uses, and token initialisation. Library code: no logging; the
- * failing call and its CK_RV are kept in the token for the caller to report. */
+ * C_GetFunctionList): one token, one RW session logged in once as the user
+ * (plus, for the signing pool, more sessions on the same login), a cache of
+ * key handles by CKA_ID shared by all of them, keygen/pubkey/sign/CSR/destroy
+ * for the key types inkan uses, and token initialisation. Library code: no
+ * logging; the failing call and its CK_RV are kept in the token (per
+ * session) for the caller to report. */
 #ifndef INKAN_SCM_PKCS11_H
 #define INKAN_SCM_PKCS11_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +90,9 @@ struct p11_cache_entry {
 	enum p11_key_type type;
 };
 
+/* One token (p11_open) or one more session on an open token's login
+ * (p11_open_session: parent set). A struct is used by one thread at a time;
+ * only the handle cache, kept in the parent, is shared, under cache_lock. */
 struct p11_token {
 	void *dl;
 	CK_FUNCTION_LIST *f;
@@ -95,12 +101,17 @@ struct p11_token {
 	CK_SESSION_HANDLE session;
 	bool have_session;
 	bool logged_in;
+	/* A pool session: module, slot and cache are the parent's. */
+	struct p11_token *parent;
 	/* Last failing PKCS#11 call: "C_Sign" and its CK_RV. */
 	const char *last_fn;
 	CK_RV last_rv;
 	/* Human-readable reason for P11_BAD_SETUP / -EIO / open failures. No
 	 * secret ever goes in here. */
 	char err[256];
+	/* Guards cache and cache_next (several signing threads). */
+	pthread_mutex_t cache_lock;
+	bool have_cache_lock;
 	struct p11_cache_entry cache[P11_CACHE_SLOTS];
 	unsigned cache_next;
 };
@@ -118,8 +129,19 @@ const char *p11_describe(const struct p11_token *t, char *buf, size_t len);
  * t must be zeroed (or closed). pin is not kept. */
 int p11_open(struct p11_token *t, const char *module, const char *label,
     const char *serial, const char *pin, size_t pin_len);
-/* Log out, close, C_Finalize, unload. Safe on a half-opened token. */
+/* Log out, close, C_Finalize, unload. Safe on a half-opened token. On a
+ * session from p11_open_session: close that session only (the login, which
+ * belongs to the whole token, stays). */
 void p11_close(struct p11_token *t);
+
+/* One more RW session on parent's token, which must be open and logged in:
+ * PKCS#11 login state is per token, so the new session signs as the user at
+ * once, with no PIN. t must be zeroed; it shares parent's module and handle
+ * cache and keeps its own error. Close it (p11_close) before the parent. */
+int p11_open_session(struct p11_token *t, struct p11_token *parent);
+
+/* Forget every cached handle (after a logout invalidated them). */
+void p11_cache_clear(struct p11_token *t);
 
 /* Generate a token key pair under key_id. extractable: EXTRACTABLE=TRUE and
  * WRAP_WITH_TRUSTED=TRUE (backup by a trusted KEK only); else never
@@ -146,6 +168,9 @@ int p11_sign_csr(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],
 
 /* Destroy every object carrying key_id (private and public key). */
 int p11_destroy(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN]);
+
+/* Copy the last failure of from (a pool session) into to, for reporting. */
+void p11_copy_error(struct p11_token *to, const struct p11_token *from);
 
 /* Handles and type of key_id (cached). For tests and diagnostics. */
 int p11_find_key(struct p11_token *t, const uint8_t key_id[P11_KEY_ID_LEN],

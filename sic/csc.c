@@ -995,19 +995,45 @@ json_t *csc_json_authorize(const Inkan__AuthorizeRep *r)
 	return done(o, ok);
 }
 
-json_t *csc_json_sign(const Inkan__SignRep *r)
+char *csc_sign_body(const Inkan__SignRep *r, size_t *len)
 {
-	json_t *o = json_object(), *a = json_array();
-	bool ok = o && a;
-	size_t i;
+	static const char head[] = "{\"signatures\":[", tail[] = "]}";
+	size_t n = sizeof head - 1 + sizeof tail - 1, m, i;
+	char *s, *p;
 
-	for (i = 0; ok && i < r->n_signatures; i++)
-		ok = push(a, json_b64(r->signatures[i].data,
-		    r->signatures[i].len));
-	if (ok)
-		return done(o, put(o, "signatures", a));
-	json_decref(a);
-	return done(o, false);
+	/* Sizes from the SAM's message: overflow-checked all the same. */
+	for (i = 0; i < r->n_signatures; i++) {
+		if (r->signatures[i].len > SIZE_MAX / 2)
+			return NULL;
+		m = sodium_base64_ENCODED_LEN(r->signatures[i].len,
+		    sodium_base64_VARIANT_ORIGINAL) - 1 + 3;   /* "", */
+		if (m > SIZE_MAX - n - 1)
+			return NULL;
+		n += m;
+	}
+	if (r->n_signatures > 0)
+		n--;                    /* no comma after the last */
+	s = malloc(n + 1);
+	if (s == NULL)
+		return NULL;
+	p = s;
+	memcpy(p, head, sizeof head - 1);
+	p += sizeof head - 1;
+	for (i = 0; i < r->n_signatures; i++) {
+		m = sodium_base64_ENCODED_LEN(r->signatures[i].len,
+		    sodium_base64_VARIANT_ORIGINAL);
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		/* Writes m - 1 characters and a NUL the quote replaces. */
+		sodium_bin2base64(p, m, r->signatures[i].data,
+		    r->signatures[i].len, sodium_base64_VARIANT_ORIGINAL);
+		p += m - 1;
+		*p++ = '"';
+	}
+	memcpy(p, tail, sizeof tail);   /* with the NUL */
+	*len = n;
+	return s;
 }
 
 /* GeneralizedTime "YYYYMMDDHHMMSSZ": compares as text. */
@@ -1151,21 +1177,15 @@ struct call {
 	Inkan__Status st;               /* of the last SAM call */
 };
 
-static void rep_json(struct csc_http_rep *rp, unsigned status, json_t *j)
+/* s: a malloc'd body of n bytes (NUL-terminated), or NULL: a 500. */
+static void rep_body(struct csc_http_rep *rp, unsigned status, char *s,
+    size_t n)
 {
-	size_t n;
-	char *s = NULL;
-
-	if (j && (n = json_dumpb(j, NULL, 0, JSON_COMPACT)) > 0 &&
-	    (s = malloc(n + 1)) != NULL) {
-		json_dumpb(j, s, n, JSON_COMPACT);
-		s[n] = '\0';
+	if (s) {
 		rp->status = status;
 		rp->body = s;
 		rp->body_len = n;
-	}
-	json_decref(j);
-	if (!s) {
+	} else {
 		static const char oom[] = "{\"error\":\"server_error\","
 		    "\"error_description\":\"Internal error\"}";
 
@@ -1173,6 +1193,20 @@ static void rep_json(struct csc_http_rep *rp, unsigned status, json_t *j)
 		rp->body = strdup(oom);
 		rp->body_len = rp->body ? sizeof oom - 1 : 0;
 	}
+}
+
+static void rep_json(struct csc_http_rep *rp, unsigned status, json_t *j)
+{
+	size_t n = 0;
+	char *s = NULL;
+
+	if (j && (n = json_dumpb(j, NULL, 0, JSON_COMPACT)) > 0 &&
+	    (s = malloc(n + 1)) != NULL) {
+		json_dumpb(j, s, n, JSON_COMPACT);
+		s[n] = '\0';
+	}
+	json_decref(j);
+	rep_body(rp, status, s, n);
 }
 
 void csc_rep_clear(struct csc_http_rep *rp)
@@ -1505,7 +1539,12 @@ static void do_sign(struct call *c)
 		return;
 	}
 	csc_sign_clear(&s);
-	rep_json(c->rp, 200, csc_json_sign((Inkan__SignRep *)rep));
+	{
+		size_t n = 0;
+		char *body = csc_sign_body((Inkan__SignRep *)rep, &n);
+
+		rep_body(c->rp, 200, body, n);
+	}
 	protobuf_c_message_free_unpacked(rep, NULL);
 }
 

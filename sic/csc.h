@@ -209,7 +209,12 @@ json_t *csc_json_info(enum csc_version v, const struct csc_sam *sam,
     const char *base_url);
 json_t *csc_json_login(const Inkan__LoginRep *r);
 json_t *csc_json_authorize(const Inkan__AuthorizeRep *r);
-json_t *csc_json_sign(const Inkan__SignRep *r);
+/* signatures/signHash body {"signatures":["<base64>",...]}, written
+ * straight into one malloc'd, NUL-terminated buffer of exactly the right
+ * size (no JSON DOM: a 256-signature answer is the largest body inkan
+ * sends; base64 needs no JSON escaping). *len: its length without the NUL.
+ * NULL when out of memory. */
+char *csc_sign_body(const Inkan__SignRep *r, size_t *len);
 /* credentials/info body; now decides cert.status "valid"/"expired". */
 json_t *csc_json_cred_info(const Inkan__CredInfoRep *r, enum csc_version v,
     const struct csc_info_opts *o, time_t now);
