@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "inkan-config.h"
+#include "test-softhsm.h"
 #include "backup.h"
 #include "backup_srv.h"
 #include "mac.h"
@@ -35,64 +36,41 @@
 #define USER_PIN "user-secret-1234"
 #define NKEYS 4
 
-static char dir[64];
-static const char *module;
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
+static struct test_softhsm hsm;
 
 static int setup(void **state)
 {
-	char tokendir[128], conf[192];
 	struct p11_token t;
-	FILE *fp;
 
 	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	module = getenv("INKAN_TEST_PKCS11_MODULE");
-	if (module == NULL)
-		module = INKAN_SOFTHSM_MODULE;
-	snprintf(dir, sizeof dir, "/tmp/inkan-test-bk-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (test_softhsm_make(&hsm, "bk") != 0)
 		return -1;
-	snprintf(tokendir, sizeof tokendir, "%s/tokens", dir);
-	snprintf(conf, sizeof conf, "%s/softhsm2.conf", dir);
-	if (mkdir(tokendir, 0700) != 0 || !(fp = fopen(conf, "w")))
-		return -1;
-	fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\n"
-	    "log.level = ERROR\nslots.removable = false\n", tokendir);
-	fclose(fp);
-	setenv("SOFTHSM2_CONF", conf, 1);
 	memset(&t, 0, sizeof t);
-	if (p11_init_token(&t, module, LABEL_A, SO_PIN, strlen(SO_PIN),
+	if (p11_init_token(&t, hsm.module, LABEL_A, SO_PIN, strlen(SO_PIN),
 	    USER_PIN, strlen(USER_PIN)) != 0)
 		return -1;
 	memset(&t, 0, sizeof t);
-	if (p11_init_token(&t, module, LABEL_C, SO_PIN, strlen(SO_PIN),
+	if (p11_init_token(&t, hsm.module, LABEL_C, SO_PIN, strlen(SO_PIN),
 	    USER_PIN, strlen(USER_PIN)) != 0)
 		return -1;
 	memset(&t, 0, sizeof t);
-	return p11_init_token(&t, module, LABEL_B, SO_PIN, strlen(SO_PIN),
+	return p11_init_token(&t, hsm.module, LABEL_B, SO_PIN, strlen(SO_PIN),
 	    USER_PIN, strlen(USER_PIN)) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (dir[0] != '\0')
-		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	test_softhsm_remove(&hsm);
 	return 0;
 }
 
 static void open_token(struct p11_token *t, const char *label)
 {
 	memset(t, 0, sizeof *t);
-	assert_int_equal(p11_open(t, module, label, NULL, USER_PIN,
+	assert_int_equal(p11_open(t, hsm.module, label, NULL, USER_PIN,
 	    strlen(USER_PIN)), 0);
 }
 
@@ -119,7 +97,7 @@ static int restore_main(const uint8_t unwrap[32], const uint8_t *wkek,
 {
 	Inkan__BackupRestoreInput ri = INKAN__BACKUP_RESTORE_INPUT__INIT;
 	Inkan__WrappedKey wk[8], *pw[8];
-	struct scm_bk_restore_cfg cfg = { .module = module,
+	struct scm_bk_restore_cfg cfg = { .module = hsm.module,
 	    .token_label = LABEL_C, .key_backup = true };
 	char path[128], pin[128];
 	uint8_t *b;
@@ -150,8 +128,8 @@ static int restore_main(const uint8_t unwrap[32], const uint8_t *wkek,
 	bl = inkan__backup_restore_input__get_packed_size(&ri);
 	assert_non_null(b = malloc(bl));
 	inkan__backup_restore_input__pack(&ri, b);
-	snprintf(path, sizeof path, "%s/restore-input", dir);
-	snprintf(pin, sizeof pin, "%s/user.pin", dir);
+	snprintf(path, sizeof path, "%s/restore-input", hsm.dir);
+	snprintf(pin, sizeof pin, "%s/user.pin", hsm.dir);
 	assert_non_null(fp = fopen(pin, "w"));
 	fputs(USER_PIN, fp);
 	fclose(fp);

@@ -18,60 +18,38 @@
 #include <cmocka.h>
 
 #include "inkan-config.h"
+#include "test-softhsm.h"
 #include "mac.h"
 
 #define LABEL "inkan-mac-test"
 #define SO_PIN "so-secret-1234"
 #define USER_PIN "user-secret-1234"
 
-static char dir[64];
-static const char *module;
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
+static struct test_softhsm hsm;
 
 static int setup(void **state)
 {
-	char tokendir[128], conf[192];
 	struct p11_token t;
-	FILE *fp;
 
 	(void)state;
-	module = getenv("INKAN_TEST_PKCS11_MODULE");
-	if (module == NULL)
-		module = INKAN_SOFTHSM_MODULE;
-	snprintf(dir, sizeof dir, "/tmp/inkan-test-mac-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (test_softhsm_make(&hsm, "mac") != 0)
 		return -1;
-	snprintf(tokendir, sizeof tokendir, "%s/tokens", dir);
-	snprintf(conf, sizeof conf, "%s/softhsm2.conf", dir);
-	if (mkdir(tokendir, 0700) != 0 || !(fp = fopen(conf, "w")))
-		return -1;
-	fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\n"
-	    "log.level = ERROR\nslots.removable = false\n", tokendir);
-	fclose(fp);
-	setenv("SOFTHSM2_CONF", conf, 1);
 	memset(&t, 0, sizeof t);
-	return p11_init_token(&t, module, LABEL, SO_PIN, strlen(SO_PIN),
+	return p11_init_token(&t, hsm.module, LABEL, SO_PIN, strlen(SO_PIN),
 	    USER_PIN, strlen(USER_PIN)) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (dir[0] != '\0')
-		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	test_softhsm_remove(&hsm);
 	return 0;
 }
 
 static void open_token(struct p11_token *t)
 {
 	memset(t, 0, sizeof *t);
-	assert_int_equal(p11_open(t, module, LABEL, NULL, USER_PIN,
+	assert_int_equal(p11_open(t, hsm.module, LABEL, NULL, USER_PIN,
 	    strlen(USER_PIN)), 0);
 }
 

@@ -22,57 +22,27 @@
 #include <openssl/x509.h>
 
 #include "inkan-config.h"
+#include "test-softhsm.h"
 #include "pkcs11.h"
 
 #define LABEL "inkan-test"
 #define SO_PIN "so-secret-1234"
 #define USER_PIN "user-secret-1234"
 
-static char dir[64];
-static char conf[192];
-static const char *module;
+static struct test_softhsm hsm;
 static struct p11_token tok;
-
-static void write_conf(const char *tokendir)
-{
-	FILE *fp = fopen(conf, "w");
-
-	assert_non_null(fp);
-	fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\n"
-	    "log.level = ERROR\nslots.removable = false\n", tokendir);
-	fclose(fp);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	return remove(path);
-}
 
 static int setup(void **state)
 {
-	char tokendir[128];
-
-	module = getenv("INKAN_TEST_PKCS11_MODULE");
-	if (module == NULL)
-		module = INKAN_SOFTHSM_MODULE;
-	snprintf(dir, sizeof dir, "/tmp/inkan-test-p11-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (test_softhsm_make(&hsm, "p11") != 0)
 		return -1;
-	snprintf(tokendir, sizeof tokendir, "%s/tokens", dir);
-	if (mkdir(tokendir, 0700) != 0)
-		return -1;
-	snprintf(conf, sizeof conf, "%s/softhsm2.conf", dir);
-	write_conf(tokendir);
-	setenv("SOFTHSM2_CONF", conf, 1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	p11_close(&tok);
-	if (dir[0] != '\0')
-		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	test_softhsm_remove(&hsm);
 	return 0;
 }
 
@@ -82,30 +52,24 @@ static void test_setup_errors(void **state)
 	char other[128], buf[300];
 
 	/* missing config file: named in the error */
-	snprintf(other, sizeof other, "%s/nonexistent.conf", dir);
+	snprintf(other, sizeof other, "%s/nonexistent.conf", hsm.dir);
 	setenv("SOFTHSM2_CONF", other, 1);
 	memset(&t, 0, sizeof t);
-	assert_int_equal(p11_open(&t, module, LABEL, NULL, USER_PIN,
+	assert_int_equal(p11_open(&t, hsm.module, LABEL, NULL, USER_PIN,
 	    strlen(USER_PIN)), P11_BAD_SETUP);
 	assert_non_null(strstr(p11_describe(&t, buf, sizeof buf),
 	    "nonexistent.conf"));
 
 	/* config whose token directory is missing: named too */
-	snprintf(other, sizeof other, "%s/other.conf", dir);
-	{
-		char save[192];
-		snprintf(save, sizeof save, "%s", conf);
-		snprintf(conf, sizeof conf, "%s", other);
-		write_conf("/nonexistent/inkan-tokens");
-		snprintf(conf, sizeof conf, "%s", save);
-	}
+	snprintf(other, sizeof other, "%s/other.conf", hsm.dir);
+	assert_int_equal(test_softhsm_write_conf(other, "/nonexistent/inkan-tokens"), 0);
 	setenv("SOFTHSM2_CONF", other, 1);
 	memset(&t, 0, sizeof t);
-	assert_int_equal(p11_open(&t, module, LABEL, NULL, USER_PIN,
+	assert_int_equal(p11_open(&t, hsm.module, LABEL, NULL, USER_PIN,
 	    strlen(USER_PIN)), P11_BAD_SETUP);
 	assert_non_null(strstr(p11_describe(&t, buf, sizeof buf),
 	    "/nonexistent/inkan-tokens"));
-	setenv("SOFTHSM2_CONF", conf, 1);
+	setenv("SOFTHSM2_CONF", hsm.conf, 1);
 
 	/* module that does not load */
 	memset(&t, 0, sizeof t);
@@ -114,7 +78,7 @@ static void test_setup_errors(void **state)
 
 	/* no token yet */
 	memset(&t, 0, sizeof t);
-	assert_int_equal(p11_open(&t, module, LABEL, NULL, USER_PIN,
+	assert_int_equal(p11_open(&t, hsm.module, LABEL, NULL, USER_PIN,
 	    strlen(USER_PIN)), P11_TOKEN_NOT_FOUND);
 }
 
@@ -124,21 +88,21 @@ static void test_init_token(void **state)
 	char buf[300];
 
 	memset(&t, 0, sizeof t);
-	assert_int_equal(p11_init_token(&t, module, LABEL, SO_PIN,
+	assert_int_equal(p11_init_token(&t, hsm.module, LABEL, SO_PIN,
 	    strlen(SO_PIN), USER_PIN, strlen(USER_PIN)), 0);
 	memset(&t, 0, sizeof t);
-	assert_int_equal(p11_init_token(&t, module, LABEL, SO_PIN,
+	assert_int_equal(p11_init_token(&t, hsm.module, LABEL, SO_PIN,
 	    strlen(SO_PIN), USER_PIN, strlen(USER_PIN)), P11_TOKEN_EXISTS);
 	assert_non_null(strstr(p11_describe(&t, buf, sizeof buf), "exists"));
 	/* label longer than 32 bytes */
 	memset(&t, 0, sizeof t);
-	assert_int_equal(p11_init_token(&t, module,
+	assert_int_equal(p11_init_token(&t, hsm.module,
 	    "0123456789012345678901234567890123", SO_PIN, strlen(SO_PIN),
 	    USER_PIN, strlen(USER_PIN)), -EINVAL);
 
 	/* wrong user PIN: C_Login fails with CKR_PIN_INCORRECT */
 	memset(&t, 0, sizeof t);
-	assert_int_equal(p11_open(&t, module, LABEL, NULL, "wrong-pin", 9),
+	assert_int_equal(p11_open(&t, hsm.module, LABEL, NULL, "wrong-pin", 9),
 	    -EIO);
 	assert_string_equal(t.last_fn, "C_Login");
 	assert_int_equal(t.last_rv, CKR_PIN_INCORRECT);
@@ -146,7 +110,7 @@ static void test_init_token(void **state)
 	    "C_Login failed: CKR_PIN_INCORRECT");
 
 	memset(&tok, 0, sizeof tok);
-	assert_int_equal(p11_open(&tok, module, LABEL, NULL, USER_PIN,
+	assert_int_equal(p11_open(&tok, hsm.module, LABEL, NULL, USER_PIN,
 	    strlen(USER_PIN)), 0);
 }
 
@@ -434,10 +398,10 @@ static void test_reopen_and_stale(void **state)
 		serial[i - 1] = '\0';
 	p11_close(&tok);
 	memset(&tok, 0, sizeof tok);
-	assert_int_equal(p11_open(&tok, module, NULL, "no-such-serial", USER_PIN,
+	assert_int_equal(p11_open(&tok, hsm.module, NULL, "no-such-serial", USER_PIN,
 	    strlen(USER_PIN)), P11_TOKEN_NOT_FOUND);
 	memset(&tok, 0, sizeof tok);
-	assert_int_equal(p11_open(&tok, module, NULL, serial, USER_PIN,
+	assert_int_equal(p11_open(&tok, hsm.module, NULL, serial, USER_PIN,
 	    strlen(USER_PIN)), 0);
 	assert_int_equal(p11_find_key(&tok, id2, &priv, &pub, &got), 0);
 	assert_int_equal(got, P11_KEY_RSA_2048);

@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "inkan-config.h"
+#include "test-softhsm.h"
 #include "pkcs11.h"
 #include "pool.h"
 
@@ -33,8 +34,7 @@
 #define USER_PIN "user-secret-1234"
 #define MAXN 256
 
-static char dir[64];
-static const char *module;
+static struct test_softhsm hsm;
 static struct p11_token tok;
 static const uint8_t id_ec[P11_KEY_ID_LEN] = { 0xec, 1, 2, 3, 4, 5, 6, 7,
 	8, 9, 10, 11, 12, 13, 14, 15 };
@@ -51,13 +51,6 @@ struct batch {
 	size_t lens[MAXN];
 	struct scm_sign_job job;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static EVP_PKEY *keygen(const uint8_t *id, enum p11_key_type type)
 {
@@ -76,34 +69,17 @@ static EVP_PKEY *keygen(const uint8_t *id, enum p11_key_type type)
 
 static int setup(void **state)
 {
-	char tokendir[128], conf[192];
 	struct p11_token t;
-	FILE *fp;
 
 	(void)state;
-	module = getenv("INKAN_TEST_PKCS11_MODULE");
-	if (module == NULL)
-		module = INKAN_SOFTHSM_MODULE;
-	snprintf(dir, sizeof dir, "/tmp/inkan-test-pool-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (test_softhsm_make(&hsm, "pool") != 0)
 		return -1;
-	snprintf(tokendir, sizeof tokendir, "%s/tokens", dir);
-	if (mkdir(tokendir, 0700) != 0)
-		return -1;
-	snprintf(conf, sizeof conf, "%s/softhsm2.conf", dir);
-	fp = fopen(conf, "w");
-	if (fp == NULL)
-		return -1;
-	fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\n"
-	    "log.level = ERROR\nslots.removable = false\n", tokendir);
-	fclose(fp);
-	setenv("SOFTHSM2_CONF", conf, 1);
 	memset(&t, 0, sizeof t);
-	if (p11_init_token(&t, module, LABEL, SO_PIN, strlen(SO_PIN),
+	if (p11_init_token(&t, hsm.module, LABEL, SO_PIN, strlen(SO_PIN),
 	    USER_PIN, strlen(USER_PIN)) != 0)
 		return -1;
 	memset(&tok, 0, sizeof tok);
-	if (p11_open(&tok, module, LABEL, NULL, USER_PIN,
+	if (p11_open(&tok, hsm.module, LABEL, NULL, USER_PIN,
 	    strlen(USER_PIN)) != 0)
 		return -1;
 	pk_ec = keygen(id_ec, P11_KEY_EC_P256);
@@ -117,8 +93,7 @@ static int teardown(void **state)
 	EVP_PKEY_free(pk_ec);
 	EVP_PKEY_free(pk_rsa);
 	p11_close(&tok);
-	if (dir[0] != '\0')
-		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	test_softhsm_remove(&hsm);
 	return 0;
 }
 
