@@ -114,6 +114,13 @@ next_otp() {
   OTP_STEP=$(( $(cat "$ledger") - $(date +%s) / 30 + 1 ))
 }
 
+# otp_guard: not in the last 3 s of a 30 s step (a code about to go stale).
+otp_guard() { local s=$(( $(date +%s) % 30 )); [ "$s" -lt 27 ] || sleep $((30 - s)); }
+# otp_current: for a code made by hand (inkan_totp SECRET $OTP_STEP) and
+# used after several slow requests: never a past step, which can leave the
+# window at the next boundary (steps above the last one used stay unused).
+otp_current() { [ "${OTP_STEP:-0}" -ge 0 ] || OTP_STEP=0; }
+
 # cert_pubkey CRED TOKEN FILE -> writes the credential's public key (PEM)
 cert_pubkey() {
   csc v2 credentials/info "{\"credentialID\":\"$1\",\"certificates\":\"single\"}" "$2"

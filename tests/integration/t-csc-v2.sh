@@ -9,7 +9,6 @@
 t_start
 # A TOTP code of the step before the current one dies at the next 30 s
 # boundary: never compute one in the last 3 s of a step.
-otp_guard() { local s=$(( $(date +%s) % 30 )); [ "$s" -lt 27 ] || sleep $((30 - s)); }
 jc() { printf '%s' "$BODY" | jq -c "$1"; }
 hex2b64() { printf '%b' "$(printf '%s' "$1" | sed 's/../\\x&/g')" | base64 -w0; }
 

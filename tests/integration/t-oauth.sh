@@ -12,7 +12,6 @@
 t_start
 # A TOTP code of the step before the current one dies at the next 30 s
 # boundary: never compute one in the last 3 s of a step.
-otp_guard() { local s=$(( $(date +%s) % 30 )); [ "$s" -lt 27 ] || sleep $((30 - s)); }
 # A confidential client too (client secret "s3cret"); the SAM reads clients
 # at start-up.
 inkan_stop
@@ -105,7 +104,7 @@ consent_get v2 "$(cred_query "$D1U")&lang=en" -H 'Accept-Language: ja'
 ok "page: lang=en wins over Accept-Language" grep -q '<html lang="en">' "$T_TMP/page"
 
 # ---- the signer's answer --------------------------------------------------------
-otp_guard; OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
+otp_guard; otp_current; OTP_E=$(inkan_totp "$SECRET" "$OTP_STEP")
 consent_post v2 "username=olga&password=$(uri "$PW")&pin=99999999&otp=$OTP_E&action=approve"
 is "wrong PIN: the page again, 400" "$HTTP" 400
 ok "... saying so" grep -q 'id="error"' "$T_TMP/page"
