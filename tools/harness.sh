@@ -228,10 +228,12 @@ inkan_otp() {
     now=$(( $(date +%s) / 30 ))
     for s in $(seq $((now - w)) $((now + w))); do
       [ "$s" -gt "$last" ] || continue
-      # a code of a past step dies at the next boundary: not in the last
-      # 10 s of a step (a sanitizer build with two tests at once can take
-      # seconds between here and the SAM's check)
-      [ "$s" -lt "$now" ] && [ $(( $(date +%s) % 30 )) -ge 20 ] && continue
+      # the oldest step of the window dies at the next boundary: not in the
+      # last 15 s of a step (a sanitizer build with two tests at once can
+      # take seconds between here and the SAM's check). Later past steps
+      # live 30 s more, and are used first: tests that make a code by hand
+      # take current or future steps.
+      [ "$s" -le $((now - w)) ] && [ $(( $(date +%s) % 30 )) -ge 15 ] && continue
       [ $(( $(date +%s) / 30 )) -eq "$now" ] || continue 2
       echo "$s" >"$f"
       "$(inkan_bin inkan-totp)" "$1" $((s - now))

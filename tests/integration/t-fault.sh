@@ -37,7 +37,7 @@ phase() {
   declare -ga H=()
   for i in $(seq 1 "$N"); do H[$i]=$(digest sha256 "fault $victim $i $RANDOM"); done
   next_otp; authorize "$CRED" "$TOKEN" "$OTP" "$PIN" "${H[@]:1}"
-  is "$victim: a SAD for $N hashes" "$HTTP" 200
+  is "$victim: a SAD for $N hashes" "$HTTP" 200 || echo "# $BODY"
 
   # The load: one hash per request, in order, in the background.
   ( for i in $(seq 1 "$N"); do sign_one "$i" "${H[$i]}"; sleep 0.04; done ) &
