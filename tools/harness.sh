@@ -236,7 +236,7 @@ inkan_otp() {
       [ "$s" -le $((now - w)) ] && [ $(( $(date +%s) % 30 )) -ge 15 ] && continue
       [ $(( $(date +%s) / 30 )) -eq "$now" ] || continue 2
       echo "$s" >"$f"
-      "$(inkan_bin inkan-totp)" "$1" $((s - now))
+      "$(inkan_bin inkan-totp)" "$1" "@$s"     # the step the ledger says
       return
     done
     sleep $((31 - $(date +%s) % 30))
