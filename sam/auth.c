@@ -251,6 +251,8 @@ Inkan__Status sam_auth_token(struct sam_core *core, const char *token,
 	if (t.expires <= core->now())
 		return INKAN__STATUS__INVALID_TOKEN;
 	sam_row_token(who->token_hash, t.user_id, t.expires, d);
+	/* For an integrity alert: names the row (user id and name), never
+	 * the token, of which only its hash was looked up. */
 	snprintf(what, sizeof what, "access token of user %lld (%.40s)",
 	    (long long)t.user_id, t.name);
 	if (!b) {

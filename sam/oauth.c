@@ -641,6 +641,9 @@ Inkan__Status sam_answer_oauth_token(struct srv_ctx *c,
 	}
 out:
 	sam_wipe_bin(&req->client_secret);
+	/* SECURITY: the user, the client id (public) and the scope only;
+	 * never the code, verifier, client secret, token or SAD (t-oauth
+	 * searches the logs, audit trail and database for every one). */
 	if (st == INKAN__STATUS__OK)
 		log_info("oauth2 token issued user=%s client=%s scope=%s",
 		    g.user, client, rep.scope);

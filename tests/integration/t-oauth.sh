@@ -58,6 +58,9 @@ token() {
     --data-urlencode "redirect_uri=$red" --data-urlencode "client_id=$cl" \
     --data-urlencode "code_verifier=$ver" "$URL/csc/$v/oauth2/token")
   BODY=$(cat "$T_TMP/body")
+  # every code, verifier, token and SAD of the flow: searched for at the end
+  printf '%s\n' "$code" "$ver" "$(jget '.access_token // empty')" "$(jget '.SAD // empty')" \
+    "$(jget '.refresh_token // empty')" >>"$T_TMP/oauth-secrets"
 }
 cred_query() {   # cred_query HASH_B64URL [client] [redirect] [hashparam]
   printf 'response_type=code&client_id=%s&redirect_uri=%s&scope=credential&state=st-%s&code_challenge=%s&code_challenge_method=S256&credentialID=%s&numSignatures=1&%s=%s&hashAlgorithmOID=2.16.840.1.101.3.4.2.1&description=%s&labels=%s' \
@@ -245,4 +248,24 @@ is "PUT oauth2/authorize: 405" "$HTTP" 405
 for d in inkan-scm inkan-sam inkan-sic; do
   ok "$d survived all of it" inkan_running "$(inkan_pid $d)"
 done
+
+# ---- no OAuth secret in a log, the audit trail or the database -------------------
+# (oauth2 log lines name the user, the client id and the scope, never a
+# code, verifier, token, SAD or client secret; the database keeps hashes)
+printf '%s\n' s3cret "$PW" >>"$T_TMP/oauth-secrets"
+n=0 found=0
+while read -r sec; do
+  [ "${#sec}" -ge 6 ] || continue
+  n=$((n + 1))
+  if grep -rqaF -- "$sec" "$INKAN_STATE/log" "$INKAN_STATE/sam"; then
+    found=$((found + 1)); echo "# found: secret #$n (${#sec} chars)"
+  fi
+done < <(sort -u "$T_TMP/oauth-secrets")
+ok "the flow's $n codes, verifiers, tokens, SADs, client secret and password: none in the logs, audit trail or database" \
+  test "$n" -ge 10 -a "$found" -eq 0
+# Control: the search finds a value planted in a log.
+sec=$(sort -u "$T_TMP/oauth-secrets" | awk 'length >= 20' | head -1)
+printf 'planted %s\n' "$sec" >"$INKAN_STATE/log/planted.log"
+ok "control: a planted token is found" grep -rqaF -- "$sec" "$INKAN_STATE/log"
+rm -f "$INKAN_STATE/log/planted.log"
 done_testing
