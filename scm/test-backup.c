@@ -32,32 +32,20 @@
 #define LABEL_A "inkan-bk-a"
 #define LABEL_B "inkan-bk-b"
 #define LABEL_C "inkan-bk-c"
-#define SO_PIN "so-secret-1234"
-#define USER_PIN "user-secret-1234"
 #define NKEYS 4
 
 static struct test_softhsm hsm;
 
 static int setup(void **state)
 {
-	struct p11_token t;
-
 	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	if (test_softhsm_make(&hsm, "bk") != 0)
+	if (test_softhsm_make(&hsm, "bk") != 0 ||
+	    test_softhsm_init_token(&hsm, LABEL_A) != 0 ||
+	    test_softhsm_init_token(&hsm, LABEL_C) != 0)
 		return -1;
-	memset(&t, 0, sizeof t);
-	if (p11_init_token(&t, hsm.module, LABEL_A, SO_PIN, strlen(SO_PIN),
-	    USER_PIN, strlen(USER_PIN)) != 0)
-		return -1;
-	memset(&t, 0, sizeof t);
-	if (p11_init_token(&t, hsm.module, LABEL_C, SO_PIN, strlen(SO_PIN),
-	    USER_PIN, strlen(USER_PIN)) != 0)
-		return -1;
-	memset(&t, 0, sizeof t);
-	return p11_init_token(&t, hsm.module, LABEL_B, SO_PIN, strlen(SO_PIN),
-	    USER_PIN, strlen(USER_PIN)) == 0 ? 0 : -1;
+	return test_softhsm_init_token(&hsm, LABEL_B);
 }
 
 static int teardown(void **state)

@@ -22,21 +22,15 @@
 #include "mac.h"
 
 #define LABEL "inkan-mac-test"
-#define SO_PIN "so-secret-1234"
-#define USER_PIN "user-secret-1234"
 
 static struct test_softhsm hsm;
 
 static int setup(void **state)
 {
-	struct p11_token t;
-
 	(void)state;
 	if (test_softhsm_make(&hsm, "mac") != 0)
 		return -1;
-	memset(&t, 0, sizeof t);
-	return p11_init_token(&t, hsm.module, LABEL, SO_PIN, strlen(SO_PIN),
-	    USER_PIN, strlen(USER_PIN)) == 0 ? 0 : -1;
+	return test_softhsm_init_token(&hsm, LABEL);
 }
 
 static int teardown(void **state)
